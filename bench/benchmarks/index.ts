@@ -1,0 +1,13 @@
+import { UsageError } from '../../src/errors.js';
+import type { Benchmark } from '../harness.js';
+import { sqlBenchmark } from './sql.js';
+
+/** Every benchmark `qopt bench NAME` can run. Later capabilities add theirs here. */
+export const benchmarks: ReadonlyArray<Benchmark<never>> = [sqlBenchmark as Benchmark<never>];
+
+/** A benchmark by name; UsageError listing the known ones otherwise. */
+export function benchmarkByName(name: string): Benchmark<never> {
+  const benchmark = benchmarks.find((candidate) => candidate.name === name);
+  if (!benchmark) throw new UsageError(`unknown benchmark "${name}" (known: ${benchmarks.map((b) => b.name).join(', ')})`);
+  return benchmark;
+}
