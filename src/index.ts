@@ -1,6 +1,6 @@
 /** qopt's public API: everything a user may import. */
-export { createOptimizer, Optimizer } from './optimizer.js';
-export type { OptimizerOptions } from './optimizer.js';
+export { createOptimizer, Optimizer, changesData } from './optimizer.js';
+export type { OptimizerOptions, TransactionScope, CommittedWritesListener } from './optimizer.js';
 export { configSchema, loadConfig, envOptions } from './config.js';
 export type { QoptConfig, QoptConfigInput } from './config.js';
 export { QoptError, ConfigError, SqlSyntaxError, ConnectionError, QueryError, UsageError } from './errors.js';

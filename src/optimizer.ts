@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
-import type { Driver, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
+import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
 import { QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
@@ -12,6 +12,19 @@ export type OptimizerOptions = QoptConfigInput & {
   driver?: Driver;
 };
 
+/** Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this. */
+export type CommittedWritesListener = (writes: readonly SqlAnalysis[]) => void;
+
+/** What `qo.transaction` hands its callback: statements on one connection inside one transaction. */
+export interface TransactionScope {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResultSet<R>>;
+}
+
+/** True when a statement may have changed data or schema (and caches of what it touched must go). */
+export function changesData(analysis: SqlAnalysis): boolean {
+  return analysis.kind === 'write' || analysis.kind === 'ddl' || analysis.statements.some((statement) => statement.opaque);
+}
+
 /**
  * The composed pipeline: SQL analysis (memoized) → database → monitor. `close()` releases what it
  * opened, so a process exits cleanly.
@@ -20,6 +33,7 @@ export class Optimizer {
   /** Per-fingerprint latency statistics of every query that went through `query`. */
   readonly recorder = new QueryRecorder();
   readonly sql: SqlAnalyzer;
+  private readonly writeListeners = new Set<CommittedWritesListener>();
 
   constructor(
     readonly config: QoptConfig,
@@ -34,14 +48,50 @@ export class Optimizer {
     return this.sql.analyze(sql);
   }
 
-  /** Runs a statement with bound parameters through the pipeline. */
+  /** Runs a statement with bound parameters through the pipeline (autocommit). */
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
+    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
+    if (changesData(analysis)) this.reportCommittedWrites([analysis]);
+    return result;
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection. Its statements bypass any cache; the writes
+   * it made are reported (and so invalidated) only after COMMIT, and not at all on rollback.
+   */
+  async transaction<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
+    const writes: SqlAnalysis[] = [];
+    const result = await this.driver.transaction((session: DriverSession) =>
+      work({
+        query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
+          const analysis = this.sql.analyze(sql);
+          if (changesData(analysis)) writes.push(analysis);
+          return this.timed(analysis, () => session.query<R>(sql, params));
+        },
+      }),
+    );
+    if (writes.length > 0) this.reportCommittedWrites(writes);
+    return result;
+  }
+
+  /** Subscribes to committed writes; returns the unsubscribe function. */
+  onCommittedWrites(listener: CommittedWritesListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  /** Tells every listener that these statements have committed (the query path, transactions and the pool facade call it). */
+  reportCommittedWrites(writes: readonly SqlAnalysis[]): void {
+    for (const listener of this.writeListeners) listener(writes);
+  }
+
+  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
     try {
-      const result = await this.driver.query<R>(sql, params);
+      const result = await run();
       rows = result.rowCount;
       failed = false;
       return result;
