@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { canonicalText, constantsOf } from './canonical.js';
 import { isOpaqueStatement, statementKind, uncacheableReason } from './classify.js';
@@ -106,6 +107,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/**
+ * libpg-query's fingerprint ignores schema qualifiers (`s1.t` and `s2.t` fingerprint alike), which would
+ * mix the statistics of two different tables; qopt folds the qualified table names into the fingerprint.
+ */
+function schemaAwareFingerprint(text: string, tables: readonly TableReference[]): Fingerprint {
+  const base = fingerprintOf(text);
+  const qualified = tables.filter((table) => table.schema !== null).map((table) => table.key).sort();
+  if (qualified.length === 0) return base as Fingerprint;
+  return createHash('sha1').update(`${base}|${qualified.join(',')}`).digest('hex').slice(0, 16) as Fingerprint;
+}
+
 /** Parses and analyzes without memoization; prefer `analyzeSql`. */
 export function analyzeSqlUncached(text: string): SqlAnalysis {
   const statements = parseStatements(text).map((raw) => analyzeStatement(raw.stmt));
@@ -115,7 +127,7 @@ export function analyzeSqlUncached(text: string): SqlAnalysis {
   const reason = single ? single.uncacheableReason : statements.length === 0 ? 'an empty statement is not cached' : 'a multi-statement text is never cached';
   return {
     text,
-    fingerprint: fingerprintOf(text) as Fingerprint,
+    fingerprint: schemaAwareFingerprint(text, tables),
     normalized: normalizedTextOf(text),
     canonical: canonicalText(tokens),
     constants: constantsOf(tokens),

@@ -64,10 +64,12 @@ export function normalizedTextOf(text: string): string {
   }
 }
 
-/** PostgreSQL's scanner tokens (comments and whitespace dropped). */
+const COMMENT_TOKENS = new Set(['SQL_COMMENT', 'C_COMMENT']);
+
+/** PostgreSQL's scanner tokens, comments dropped (the scanner already drops whitespace). */
 export function tokensOf(text: string): SqlToken[] {
   try {
-    return (scanSync(text) as ScanTree).tokens;
+    return (scanSync(text) as ScanTree).tokens.filter((token) => !COMMENT_TOKENS.has(token.tokenName));
   } catch (error) {
     rethrow(text, error);
   }

@@ -322,14 +322,16 @@ export class ReferenceCollector {
     target.bindings.set(table.name, { kind: 'table', key: table.key });
     const alias = str(child(child(body, 'relation'), 'alias'), 'aliasname');
     if (alias) target.bindings.set(alias, { kind: 'table', key: table.key });
-    target.bindings.set('excluded', { kind: 'derived' });
     const conflict = child(body, 'onConflictClause');
     if (conflict) {
       for (const set of list(conflict, 'targetList')) {
         const name = str(child(set, 'ResTarget'), 'name');
         if (name) this.addColumn(this.facts.writtenColumns, table.key, name);
       }
-      this.expression(conflict, target);
+      // ON CONFLICT … DO UPDATE sees the proposed row as `excluded`.
+      const withExcluded = new Scope(target);
+      withExcluded.bindings.set('excluded', { kind: 'derived' });
+      this.expression(conflict, withExcluded);
     }
     this.returning(body, target);
   }

@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema } from '../support/postgres.js';
+import type { TestSchema } from '../support/postgres.js';
+
+// The tests run the built CLI exactly as a user would (`npm test` builds first).
+const BIN = resolve(import.meta.dirname, '../../bin/qopt.js');
+
+function qopt(args: string[], cwd = mkdtempSync(join(tmpdir(), 'qopt-cli-'))) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, cwd };
+}
+
+describe('qopt CLI', () => {
+  it('is built', () => {
+    expect(existsSync(BIN)).toBe(true);
+  });
+
+  it('prints help for the program and every command', () => {
+    const help = qopt(['--help']);
+    expect(help.code).toBe(0);
+    const commands = ['demo', 'analyze', 'bench', 'load-workload'];
+    for (const command of commands) expect(help.stdout).toContain(command);
+    for (const command of commands) {
+      const commandHelp = qopt([command, '--help']);
+      expect(commandHelp.code, command).toBe(0);
+      expect(commandHelp.stdout, command).toContain(`Usage: qopt ${command}`);
+    }
+  });
+
+  it('rejects an unknown command with one line naming it and a non-zero exit', () => {
+    const result = qopt(['frobnicate']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')[0]).toBe("error: unknown command 'frobnicate'");
+  });
+
+  it('rejects an unknown option with one line naming it', () => {
+    const result = qopt(['analyze', '--shiny', 'select 1']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim()).toBe("error: unknown option '--shiny'");
+  });
+
+  it('rejects a bad option value', () => {
+    const result = qopt(['demo', '--scale', 'big']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/--scale.*'big' is invalid/);
+  });
+
+  it('analyzes a statement as JSON: kind, fingerprint, tables, columns and predicates', () => {
+    const result = qopt(['analyze', '--json', 'SELECT p.close FROM prices p JOIN symbols s ON s.symbol = p.symbol WHERE s.sector = $1 AND p.date >= $2']);
+    expect(result.code).toBe(0);
+    const analysis = JSON.parse(result.stdout);
+    expect(analysis.kind).toBe('read');
+    expect(analysis.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(analysis.readTables.sort()).toEqual(['prices', 'symbols']);
+    const statement = analysis.statements[0];
+    expect(statement.columns.prices.sort()).toEqual(['close', 'date', 'symbol']);
+    expect(statement.predicates).toContainEqual({ table: 'symbols', column: 'sector', op: '=', value: { kind: 'parameter', index: 1 } });
+    expect(statement.ast).toBeUndefined();
+  });
+
+  it('prints a readable analysis without --json', () => {
+    const result = qopt(['analyze', 'update users set role = $1 where id = $2']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('kind:        write');
+    expect(result.stdout).toContain('writes:      users: role');
+  });
+
+  it('exits non-zero on a syntax error with line, column and caret', () => {
+    const result = qopt(['analyze', 'select *\nfrom t\nwhere a = = 1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('syntax error at or near "=" at line 3, column 11');
+    expect(result.stderr).toContain('3 | where a = = 1\n  |           ^');
+  });
+
+  it('runs `bench sql --quick` and writes bench/results/sql.json', () => {
+    const result = qopt(['bench', 'sql', '--quick', '--runs', '1']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('analyzeSql, memoized');
+    const written = JSON.parse(readFileSync(join(result.cwd, 'bench', 'results', 'sql.json'), 'utf8'));
+    expect(Object.keys(written.figures).sort()).toEqual(['bare_parse_us', 'cold_analyze_us', 'memoized_analyze_us']);
+    expect(written.figures.memoized_analyze_us.median).toBeGreaterThan(0);
+  });
+
+  it('names the known benchmarks when asked for an unknown one', () => {
+    const result = qopt(['bench', 'nope']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/unknown benchmark "nope" \(known: sql/);
+  });
+
+  it('runs the demo on an in-memory embedded database', () => {
+    const result = qopt(['demo', '--database', 'memory:', '--scale', '0.01', '--iterations', '2']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Queries by total time');
+    expect(result.stdout).toMatch(/latest_cells\s+2\s/);
+    expect(result.stdout).toContain('p95 ms');
+  });
+});
+
+describe('qopt CLI against the real server', () => {
+  let schema: TestSchema;
+
+  beforeAll(async () => {
+    schema = await createTestSchema('qopt_cli');
+  });
+
+  afterAll(async () => {
+    await schema.drop();
+  });
+
+  it('runs `qopt demo --workload market --scale 0.01 --database postgres://…`', () => {
+    const result = qopt(['demo', '--workload', 'market', '--scale', '0.01', '--iterations', '3', '--database', schema.url, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.workload).toBe('market');
+    expect(report.database).toMatch(/^postgres:\/\//);
+    const queries = report.sections.find((section: { id: string }) => section.id === 'queries').data;
+    const names = queries.map((entry: { name: string }) => entry.name);
+    expect(names).toEqual(expect.arrayContaining(['symbol_lookup', 'price_history', 'sector_aggregation', 'closing_prices_n_plus_one']));
+    const loop = queries.find((entry: { name: string }) => entry.name === 'closing_prices_n_plus_one');
+    expect(loop.calls).toBe(20);
+  });
+
+  it('loads a workload with load-workload and reports the rows', () => {
+    const result = qopt(['load-workload', 'etl', '--scale', '0.01', '--database', schema.url, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).rows.pipeline_executions).toBe(20_000);
+    expect(result.stderr).toContain('loaded pipeline_executions: 20,000 rows');
+  });
+});
