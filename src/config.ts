@@ -223,7 +223,7 @@ function parseEnvValue(name: string, raw: string, type: EnvType): unknown {
     case 'integer':
     case 'number': {
       const value = Number(text);
-      if (text === '' || !Number.isFinite(value)) throw new ConfigError(name, raw, `expected a ${type}`);
+      if (text === '' || !Number.isFinite(value)) throw new ConfigError(name, raw, type === 'integer' ? 'expected an integer' : 'expected a number');
       if (type === 'integer' && !Number.isInteger(value)) throw new ConfigError(name, raw, 'expected an integer');
       return value;
     }

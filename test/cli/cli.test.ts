@@ -22,7 +22,7 @@ describe('qopt CLI', () => {
   it('prints help for the program and every command', () => {
     const help = qopt(['--help']);
     expect(help.code).toBe(0);
-    const commands = ['demo', 'analyze', 'bench', 'load-workload'];
+    const commands = ['demo', 'analyze', 'bench', 'load-workload', 'config'];
     for (const command of commands) expect(help.stdout).toContain(command);
     for (const command of commands) {
       const commandHelp = qopt([command, '--help']);
@@ -83,6 +83,17 @@ describe('qopt CLI', () => {
     const written = JSON.parse(readFileSync(join(result.cwd, 'bench', 'results', 'sql.json'), 'utf8'));
     expect(Object.keys(written.figures).sort()).toEqual(['bare_parse_us', 'cold_analyze_us', 'memoized_analyze_us']);
     expect(written.figures.memoized_analyze_us.median).toBeGreaterThan(0);
+  });
+
+  it('prints the effective configuration with the seed flag names, and rejects a bad value naming it', () => {
+    const ok = spawnSync(process.execPath, [BIN, 'config', '--json'], { encoding: 'utf8', env: { ...process.env, L1_CACHE_SIZE_MB: '64', QOPT_API_TOKEN: 'secret-token' } });
+    expect(ok.status).toBe(0);
+    const config = JSON.parse(ok.stdout);
+    expect(config.cache.l1SizeMb).toBe(64);
+    expect(config.server.apiToken).toBe('***');
+    const bad = spawnSync(process.execPath, [BIN, 'config'], { encoding: 'utf8', env: { ...process.env, MAX_CONCURRENT_QUERIES: 'many' } });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('qopt: invalid value for MAX_CONCURRENT_QUERIES: "many" (expected an integer)');
   });
 
   it('names the known benchmarks when asked for an unknown one', () => {
