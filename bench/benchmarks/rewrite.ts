@@ -86,7 +86,9 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     latest_rewritten_index_ms: { unit: 'ms', label: 'latest cells, rewritten, seed indexes', better: 'lower' },
     filter_naive_index_ms: { unit: 'ms', label: 'three filters, naive, seed indexes', better: 'lower' },
     filter_rewritten_index_ms: { unit: 'ms', label: 'three filters, rewritten, seed indexes', better: 'lower' },
-    analysis_p95_ms: { unit: 'ms', label: 'static analysis of one query (parse + all rules), p95', better: 'lower' },
+    analysis_p50_ms: { unit: 'ms', label: 'static analysis of one query ≤ 2 KB (parse + all rules), wall p50', better: 'lower' },
+    analysis_p95_ms: { unit: 'ms', label: 'static analysis of one query ≤ 2 KB (parse + all rules), wall p95', better: 'lower' },
+    analysis_cpu_p95_ms: { unit: 'ms', label: 'static analysis of one query ≤ 2 KB, CPU time p95 (excludes time the shared box ran others)', better: 'lower' },
     result_mismatches: { unit: 'count', label: 'calls where the rewrite returned different rows', better: 'lower' },
     proven_rewrites: { unit: 'count', label: 'rewrites proven (of 4: 2 queries × 2 index states)', better: 'higher' },
   },
@@ -95,7 +97,7 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     filter_noindex: { numerator: 'filter_naive_noindex_ms', denominator: 'filter_rewritten_noindex_ms', label: 'three filters, no index: naive / rewritten' },
     latest_index: { numerator: 'latest_naive_index_ms', denominator: 'latest_rewritten_index_ms', label: 'latest cells, indexes: naive / rewritten' },
     filter_index: { numerator: 'filter_naive_index_ms', denominator: 'filter_rewritten_index_ms', label: 'three filters, indexes: naive / rewritten' },
-    latest_total: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_rewritten_index_ms', label: 'latest cells: naive without index / rewritten with index', target: '≥ 5×' },
+    latest_total: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_rewritten_index_ms', label: 'latest cells: naive without index / rewritten with index', target: '≥ 5× (issue: latest cells ≥ 5× faster)' },
     filter_total: { numerator: 'filter_naive_noindex_ms', denominator: 'filter_rewritten_index_ms', label: 'three filters: naive without index / rewrite + index', target: '≥ 5×' },
   },
   async setup(context) {
@@ -149,15 +151,21 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     figures.result_mismatches = state.mismatches;
     figures.proven_rewrites = [...state.withoutIndexes, ...state.withIndexes].filter((pair) => pair.proven).length;
     const texts = sheetsWorkload.queries.map((query) => query.sql).filter((sql) => sql.length <= 2048);
-    const samples: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let index = 0; index < 400; index += 1) {
       const text = texts[index % texts.length]!;
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       findAntiPatterns(analyzeSqlUncached(text));
-      samples.push(performance.now() - started);
+      const used = process.cpuUsage(cpuStarted);
+      wall.push(performance.now() - started);
+      cpu.push((used.user + used.system) / 1000);
     }
-    samples.sort((a, b) => a - b);
-    figures.analysis_p95_ms = samples[Math.floor(samples.length * 0.95)]!;
+    const percentile = (values: number[], share: number) => [...values].sort((a, b) => a - b)[Math.floor(values.length * share)]!;
+    figures.analysis_p50_ms = percentile(wall, 0.5);
+    figures.analysis_p95_ms = percentile(wall, 0.95);
+    figures.analysis_cpu_p95_ms = percentile(cpu, 0.95);
     return figures;
   },
   async teardown(state) {

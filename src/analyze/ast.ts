@@ -1,17 +1,22 @@
 import type { AstNode } from '../sql/parser.js';
 
-/** A parse-tree node seen by a walk: its type (`SelectStmt`), its body, and its ancestors' types. */
+/** A parse-tree node seen by a walk: its type (`SelectStmt`) and its body. */
 export interface VisitedNode {
   type: string;
   body: AstNode;
-  ancestors: readonly string[];
 }
 
 /** The single key of a `{ Type: body }` node, or undefined for plain objects and arrays. */
 export function typeOf(node: unknown): string | undefined {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-  const keys = Object.keys(node);
-  return keys.length === 1 && /^[A-Z]/.test(keys[0]!) ? keys[0] : undefined;
+  let only: string | undefined;
+  for (const key in node) {
+    if (only !== undefined) return undefined;
+    only = key;
+  }
+  if (only === undefined) return undefined;
+  const first = only.charCodeAt(0);
+  return first >= 65 && first <= 90 ? only : undefined;
 }
 
 /** The body of a node of the given type, or undefined. */
@@ -19,46 +24,49 @@ export function bodyOf(node: unknown, type: string): AstNode | undefined {
   return typeOf(node) === type ? ((node as AstNode)[type] as AstNode) : undefined;
 }
 
-/** Every typed node under `root` (root included), depth-first, parents first. */
-export function* walk(root: unknown, ancestors: string[] = []): Generator<VisitedNode> {
+const SCOPE_BOUNDARIES = new Set(['SelectStmt', 'SubLink', 'RangeSubselect', 'CommonTableExpr']);
+
+function collect(root: unknown, into: VisitedNode[], stopAtScopes: boolean): void {
   if (typeof root !== 'object' || root === null) return;
   if (Array.isArray(root)) {
-    for (const item of root) yield* walk(item, ancestors);
+    for (const item of root) collect(item, into, stopAtScopes);
     return;
   }
   const type = typeOf(root);
   if (type) {
     const body = (root as AstNode)[type] as AstNode;
-    yield { type, body, ancestors };
-    yield* walk(body, [...ancestors, type]);
+    into.push({ type, body });
+    if (stopAtScopes && SCOPE_BOUNDARIES.has(type)) return;
+    for (const key in body) collect(body[key], into, stopAtScopes);
     return;
   }
-  for (const value of Object.values(root)) yield* walk(value, ancestors);
+  for (const key in root) collect((root as AstNode)[key], into, stopAtScopes);
+}
+
+// Parse trees of memoized analyses are frozen and shared: their node lists are computed once.
+const walked = new WeakMap<object, VisitedNode[]>();
+
+/** Every typed node under `root` (root included), depth-first, parents first. */
+export function walk(root: unknown): VisitedNode[] {
+  if (typeof root !== 'object' || root === null) return [];
+  const known = walked.get(root);
+  if (known) return known;
+  const nodes: VisitedNode[] = [];
+  collect(root, nodes, false);
+  if (Object.isFrozen(root)) walked.set(root, nodes);
+  return nodes;
 }
 
 /** Typed nodes under `root` without entering nested SELECTs (a subquery is its own scope). */
-export function* walkScope(root: unknown): Generator<VisitedNode> {
-  if (typeof root !== 'object' || root === null) return;
-  if (Array.isArray(root)) {
-    for (const item of root) yield* walkScope(item);
-    return;
-  }
-  const type = typeOf(root);
-  if (type) {
-    const body = (root as AstNode)[type] as AstNode;
-    yield { type, body, ancestors: [] };
-    if (type === 'SelectStmt' || type === 'SubLink' || type === 'RangeSubselect' || type === 'CommonTableExpr') return;
-    yield* walkScope(body);
-    return;
-  }
-  for (const value of Object.values(root)) yield* walkScope(value);
+export function walkScope(root: unknown): VisitedNode[] {
+  const nodes: VisitedNode[] = [];
+  collect(root, nodes, true);
+  return nodes;
 }
 
 /** Every SELECT (outer query, subqueries, CTE bodies, set-operation arms) under `root`. */
 export function selectsOf(root: unknown): AstNode[] {
-  const found: AstNode[] = [];
-  for (const node of walk(root)) if (node.type === 'SelectStmt') found.push(node.body);
-  return found;
+  return walk(root).filter((node) => node.type === 'SelectStmt').map((node) => node.body);
 }
 
 /** A list field of a node body (empty when absent). */

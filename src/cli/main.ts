@@ -4,6 +4,7 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerRewrite } from './commands/rewrite.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerBench(program);
   registerLoadWorkload(program);
+  registerRewrite(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -11,6 +11,10 @@ const ROWS_PER_TABLE = 120;
 const SAMPLE_ROWS = 20;
 /** Values kept per column domain (a small domain makes duplicates and ties). */
 const DOMAIN_SIZE = 3;
+/** Share of NULLs in a nullable column. */
+const NULL_SHARE = 0.15;
+/** Share of the statement's own values in a column it compares, so its filters and joins match some rows. */
+const FAVOURED_SHARE = 0.8;
 
 /** A seeded generator (mulberry32), so a failing check can be replayed. */
 function rng(seed: number): () => number {
@@ -86,8 +90,8 @@ function generateRows(table: CatalogTable, sample: Array<Record<string, unknown>
       const domain = domains.get(column.name)!;
       const favoured = queryValues.get(column.name) ?? [];
       const roll = random();
-      if (!column.notNull && roll < 0.2) row[column.name] = null;
-      else if (favoured.length > 0 && roll < 0.6) row[column.name] = favoured[Math.floor(random() * favoured.length)];
+      if (!column.notNull && roll < NULL_SHARE) row[column.name] = null;
+      else if (favoured.length > 0 && roll < NULL_SHARE + FAVOURED_SHARE) row[column.name] = favoured[Math.floor(random() * favoured.length)];
       else row[column.name] = domain.length > 0 ? domain[Math.floor(random() * domain.length)] : null;
     }
     rows.push(row);

@@ -1,6 +1,7 @@
 import type { RewriteRule } from '../rule.js';
 import { countToExistsRule } from './countToExists.js';
 import { inListToAnyRule } from './inListToAny.js';
+import { inlineFilteredCteRule } from './inlineFilteredCte.js';
 import { notInToNotExistsRule } from './notInToNotExists.js';
 import { offsetToKeysetRule } from './offsetToKeyset.js';
 import { scalarSubqueryToJoinRule } from './scalarSubqueryToJoin.js';
@@ -13,6 +14,7 @@ export const rewriteRules: readonly RewriteRule[] = [
   windowToDistinctOnRule,
   windowToLateralRule,
   selfJoinToExistsRule,
+  inlineFilteredCteRule,
   notInToNotExistsRule,
   countToExistsRule,
   scalarSubqueryToJoinRule,
