@@ -12,6 +12,10 @@ export interface PlanFinding {
 
 /** Estimated and actual rows differing by at least this factor is a misestimate. */
 const MISESTIMATE_FACTOR = 10;
+/** …and differing by at least this many rows (1 vs 16 is noise). */
+const MISESTIMATE_MIN_ROWS = 100;
+/** Misestimates are reported where they start: at the scans, not at every node above them. */
+const SCAN_NODES = new Set(['Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan', 'CTE Scan', 'Function Scan', 'Subquery Scan']);
 /** A scan whose filter removes at least this share of the rows it read. */
 const FILTERED_SHARE = 0.9;
 /** …and removed at least this many rows (small tables are fine to scan). */
@@ -36,11 +40,11 @@ type NodeCheck = (node: PlanNode) => PlanFinding | undefined;
 
 const nodeChecks: NodeCheck[] = [
   (node) => {
-    if (node['Actual Rows'] === undefined) return undefined;
+    if (node['Actual Rows'] === undefined || !SCAN_NODES.has(node['Node Type'])) return undefined;
     const actual = Math.max(1, node['Actual Rows'] * Math.max(1, node['Actual Loops'] ?? 1));
     const estimated = Math.max(1, node['Plan Rows'] * Math.max(1, node['Actual Loops'] ?? 1));
     const factor = Math.max(actual / estimated, estimated / actual);
-    if (factor < MISESTIMATE_FACTOR) return undefined;
+    if (factor < MISESTIMATE_FACTOR || Math.abs(actual - estimated) < MISESTIMATE_MIN_ROWS) return undefined;
     return { id: 'row-misestimate', node: label(node), detail: `estimated ${Math.round(estimated)} rows, got ${Math.round(actual)} (${factor.toFixed(0)}×)`, fix: 'Run ANALYZE on the table; for correlated columns CREATE STATISTICS (dependencies, mcv); raise the column statistics target.' };
   },
   (node) => {

@@ -72,6 +72,8 @@ describe('plan findings on plan shapes', () => {
   it('flags a row misestimate of at least 10×', () => {
     expect(planFindings(explainOf(node('Seq Scan', { 'Plan Rows': 10, 'Actual Rows': 5000, 'Actual Loops': 1 }))).map((f) => f.id)).toContain('row-misestimate');
     expect(planFindings(explainOf(node('Seq Scan', { 'Plan Rows': 10, 'Actual Rows': 50, 'Actual Loops': 1 }))).map((f) => f.id)).not.toContain('row-misestimate');
+    expect(planFindings(explainOf(node('Seq Scan', { 'Plan Rows': 1, 'Actual Rows': 16, 'Actual Loops': 1 }))).map((f) => f.id)).not.toContain('row-misestimate');
+    expect(planFindings(explainOf(node('Sort', { 'Plan Rows': 10, 'Actual Rows': 5000, 'Actual Loops': 1 }))).map((f) => f.id)).not.toContain('row-misestimate');
   });
 
   it('flags nested loops whose inner side runs many times, lossy bitmaps and dominating planning time', () => {
