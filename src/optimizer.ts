@@ -5,7 +5,7 @@ import { openDriver } from './db/openDriver.js';
 import { QueryRecorder } from './monitor/recorder.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
 import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
-import { AutoRewriter } from './rewrite/autoRewriter.js';
+import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
 
@@ -47,7 +47,7 @@ export class Optimizer {
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
     this.autoRewriter = config.optimization.enabled && config.optimization.automaticRewriting
-      ? new AutoRewriter(async (sql, params) => (await this.optimizeQuery(sql, params, { level: 3 })).rewrites?.best ?? null, { hotCalls: 20, compareCalls: 20 })
+      ? new AutoRewriter(async (sql, params) => (await this.optimizeQuery(sql, params, { level: 3 })).rewrites?.best ?? null, DEFAULT_AUTO_REWRITER_OPTIONS)
       : null;
   }
 
@@ -71,11 +71,9 @@ export class Optimizer {
   /** Runs a statement with bound parameters through the pipeline (autocommit). */
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower.
-    const text = this.autoRewriter && analysis.kind === 'read' ? this.autoRewriter.route(sql, params) : sql;
-    const started = performance.now();
-    const result = await this.timed(analysis, () => this.driver.query<R>(text, params));
-    this.autoRewriter?.observe(sql, text, performance.now() - started);
+    // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
+    const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
+    const result = await this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, (text) => this.driver.query<R>(text, params)) : this.driver.query<R>(sql, params)));
     if (changesData(analysis)) this.reportCommittedWrites([analysis]);
     return result;
   }

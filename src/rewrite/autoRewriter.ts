@@ -16,6 +16,9 @@ export interface AutoRewriterOptions {
   compareCalls: number;
 }
 
+/** Defaults: a text is hot after 20 calls; 20 rewritten calls are measured before keeping or reverting. */
+export const DEFAULT_AUTO_REWRITER_OPTIONS: AutoRewriterOptions = { hotCalls: 20, compareCalls: 20 };
+
 type State = 'counting' | 'proving' | 'applied' | 'reverted' | 'unproven';
 
 interface Entry {
@@ -71,11 +74,33 @@ export class AutoRewriter {
     if (entry.measured.length < this.options.compareCalls) return;
     const before = median(entry.baseline);
     const after = median(entry.measured);
-    if (after > before) {
-      entry.state = 'reverted';
-      this.events.push({ at: new Date().toISOString(), sql, action: 'reverted', detail: `median ${after.toFixed(2)} ms rewritten vs ${before.toFixed(2)} ms original` });
-    }
+    if (after > before) this.revert(sql, `median ${after.toFixed(2)} ms rewritten vs ${before.toFixed(2)} ms original`);
     entry.measured = [];
+  }
+
+  private revert(sql: string, detail: string): void {
+    const entry = this.entries.get(sql);
+    if (!entry || entry.state !== 'applied') return;
+    entry.state = 'reverted';
+    this.events.push({ at: new Date().toISOString(), sql, action: 'reverted', detail });
+  }
+
+  /**
+   * Runs one call: the rewrite when one is applied, else the original; measured. A rewrite that fails
+   * (the schema changed since its proof, say) is reverted and the original runs instead.
+   */
+  async run<T>(sql: string, params: readonly unknown[], execute: (text: string) => Promise<T>): Promise<T> {
+    const text = this.route(sql, params);
+    const started = performance.now();
+    try {
+      const result = await execute(text);
+      this.observe(sql, text, performance.now() - started);
+      return result;
+    } catch (error) {
+      if (text === sql) throw error;
+      this.revert(sql, `the rewrite failed: ${error instanceof Error ? error.message : String(error)}`);
+      return execute(sql);
+    }
   }
 
   /** The rewrite currently applied to a text, if any. */

@@ -50,4 +50,19 @@ describe('AutoRewriter', () => {
     expect(none.route(ORIGINAL, [1])).toBe(ORIGINAL);
     expect(none.events.map((event) => event.action)).toEqual(['unproven']);
   });
+
+  it('falls back to the original and reverts when the rewrite fails at run time', async () => {
+    const rewriter = new AutoRewriter(async () => candidate, { hotCalls: 1, compareCalls: 2 });
+    await rewriter.run(ORIGINAL, [1], async (text) => text);
+    await settle();
+    const ran: string[] = [];
+    const result = await rewriter.run(ORIGINAL, [1], async (text) => {
+      ran.push(text);
+      if (text !== ORIGINAL) throw new Error('relation "t2" does not exist');
+      return 'original rows';
+    });
+    expect(result).toBe('original rows');
+    expect(ran).toEqual([candidate.sql, ORIGINAL]);
+    expect(rewriter.events.map((event) => event.action)).toEqual(['applied', 'reverted']);
+  });
 });
