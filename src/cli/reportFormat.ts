@@ -43,7 +43,9 @@ export function formatRewrite(rewrite: VerifiedRewrite): string[] {
     `  ${rewrite.sql}`,
     ...rewrite.notes.map((note) => `  note: ${note}`),
     `  planner cost ${verdict.before.totalCost.toFixed(1)} → ${verdict.after.totalCost.toFixed(1)} (ratio ${verdict.costRatio.toFixed(3)}, estimated improvement ${verdict.improvementPercent}%)`,
-    `  same rows: live ${verdict.live.equal ? 'yes' : 'NO'} (${verdict.live.rows} rows), generated edge cases ${verdict.edge.equal ? 'yes' : 'NO'} (${verdict.edge.rows} rows)`,
+    verdict.live.reason?.startsWith('not compared')
+      ? '  rows not compared (the cost test failed first)'
+      : `  same rows: live ${verdict.live.equal ? 'yes' : 'NO'} (${verdict.live.rows} rows), generated edge cases ${verdict.edge.equal ? 'yes' : 'NO'} (${verdict.edge.rows} rows)`,
     ...verdict.reasons.map((reason) => `  why not: ${reason}`),
   ];
 }

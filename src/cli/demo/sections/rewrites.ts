@@ -36,6 +36,7 @@ export const rewritesSection: DemoSection = {
           improvementPercent: rewrite.verdict.improvementPercent,
           sameRowsLive: rewrite.verdict.live.equal,
           sameRowsEdge: rewrite.verdict.edge.equal,
+          compared: !rewrite.verdict.live.reason?.startsWith('not compared'),
           beforeMs: rewrite.verdict.costRatio <= MAX_TIMED_COST_RATIO ? await time(query.sql, params) : null,
           afterMs: rewrite.verdict.costRatio <= MAX_TIMED_COST_RATIO ? await time(rewrite.sql, rewrite.params) : null,
         });
@@ -48,7 +49,7 @@ export const rewritesSection: DemoSection = {
       `${entry.costBefore.toFixed(0)} → ${entry.costAfter.toFixed(0)}`,
       `${entry.improvementPercent}%`,
       entry.beforeMs !== null && entry.afterMs !== null ? `${ms(entry.beforeMs)} → ${ms(entry.afterMs)}` : 'not timed',
-      `${entry.sameRowsLive ? 'yes' : 'NO'} / ${entry.sameRowsEdge ? 'yes' : 'NO'}`,
+      entry.compared ? `${entry.sameRowsLive ? 'yes' : 'NO'} / ${entry.sameRowsEdge ? 'yes' : 'NO'}` : 'not compared',
       entry.proven ? 'proven' : `suggestion: ${entry.reasons[0] ?? ''}`,
     ]);
     const text = textTable(['query', 'rewrite', 'planner cost', 'est. gain', 'ms (median)', 'same rows live/edge', 'status'], rows, new Set([0, 1, 6]));
