@@ -1,13 +1,13 @@
-import type { SqlAnalysis, StatementAnalysis } from '../sql/analyze.js';
+import type { AstNode } from '../sql/parser.js';
 import type { Catalog } from './catalog.js';
 
 /** How much a finding matters: `high` costs orders of magnitude, `info` is a habit worth changing. */
 export type Severity = 'high' | 'medium' | 'low' | 'info';
 
-/** What an analyzer rule sees: the statement's analysis and parse tree, and (when connected) the live catalog. */
+/** What an analyzer rule sees: one statement's parse tree and (when connected) the live catalog. */
 export interface RuleContext {
-  analysis: SqlAnalysis;
-  statement: StatementAnalysis;
+  /** The statement's parse tree (`{ SelectStmt: … }`, libpg-query JSON). */
+  ast: AstNode;
   /** Empty when there is no database: rules that need catalog facts then stay silent or say "if". */
   catalog: Catalog;
 }

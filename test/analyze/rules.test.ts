@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/analyze/catalog.js';
-import { findAntiPatterns } from '../../src/analyze/findings.js';
+import { findAntiPatterns, findAntiPatternsInText } from '../../src/analyze/findings.js';
 import { analyzerRules } from '../../src/analyze/rules/index.js';
 import { analyzeSql } from '../../src/sql/analyze.js';
 import { sheetsWorkload } from '../../bench/workloads/sheets.js';
@@ -119,5 +119,11 @@ describe('analyzer rules', () => {
     const findings = findAntiPatterns(analyzeSql(FILTERS), fixtureCatalog);
     expect(findings[0]!.severity).toBe('high');
     expect(findings.at(-1)!.severity).not.toBe('high');
+  });
+
+  it('finds the same anti-patterns from the bare parse tree as from the full analysis', () => {
+    for (const sql of [LATEST, FILTERS, 'SELECT id FROM users ORDER BY random() LIMIT 5; SELECT * FROM cells']) {
+      expect(findAntiPatternsInText(sql, fixtureCatalog)).toEqual(findAntiPatterns(analyzeSql(sql), fixtureCatalog));
+    }
   });
 });

@@ -20,9 +20,9 @@ export const correlatedSubqueryRule: AnalyzerRule = {
   description: 'correlated subquery per row',
   explanation: 'A scalar subquery in the SELECT list that reads the outer row runs once per output row (a nested loop the planner cannot turn into a join).',
   fix: 'Join (LEFT JOIN the table, or a pre-aggregated derived table) instead; qopt rewrites it when the join key is unique.',
-  match({ statement }) {
+  match({ ast }) {
     const matches: RuleMatch[] = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       const outer = new Set(bindingsOf(listOf(select, 'fromClause')).keys());
       for (const target of listOf(select, 'targetList')) {
         const link = bodyOf(bodyOf(target, 'ResTarget')?.val, 'SubLink');

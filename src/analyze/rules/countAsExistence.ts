@@ -23,9 +23,9 @@ export const countAsExistenceRule: AnalyzerRule = {
   description: 'COUNT(*) used as an existence test',
   explanation: 'COUNT reads every matching row only to compare the total with zero; EXISTS stops at the first one.',
   fix: 'Use EXISTS (SELECT 1 FROM … WHERE …) (or NOT EXISTS for = 0).',
-  match({ statement }) {
+  match({ ast }) {
     const matches = [];
-    for (const node of walk(statement.ast)) {
+    for (const node of walk(ast)) {
       if (node.type !== 'A_Expr' || node.body.kind !== 'AEXPR_OP') continue;
       const operator = operatorOf(node.body);
       if (isCountExpression(node.body.lexpr) && isExistenceComparison(operator, constantValue(node.body.rexpr))) {

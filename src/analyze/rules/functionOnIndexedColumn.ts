@@ -23,9 +23,9 @@ export const functionOnIndexedColumnRule: AnalyzerRule = {
   description: 'function or cast on an indexed column in WHERE',
   explanation: 'An index on the column cannot serve a predicate on an expression of it: the planner falls back to scanning every row.',
   fix: 'Compare the bare column (move the function to the constant side, e.g. a range for dates), or index the expression.',
-  match({ statement, catalog }) {
+  match({ ast, catalog }) {
     const matches: RuleMatch[] = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       const bindings = bindingsOf(listOf(select, 'fromClause'));
       for (const node of walkScope(select.whereClause)) {
         const wrapped = wrappedColumn(node);

@@ -9,9 +9,9 @@ export const implicitCrossJoinRule: AnalyzerRule = {
   description: 'implicit cross join (FROM a, b without a join condition)',
   explanation: 'Every row of one table is paired with every row of the other: the result grows as the product of their sizes, usually by mistake.',
   fix: 'Add the join condition (JOIN … ON …), or write CROSS JOIN if the product is intended.',
-  match({ statement }) {
+  match({ ast }) {
     const matches: RuleMatch[] = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       const aliases = listOf(select, 'fromClause')
         .map((item) => bodyOf(item, 'RangeVar'))
         .filter((range): range is AstNode => range !== undefined)

@@ -11,9 +11,9 @@ export const largeOffsetRule: AnalyzerRule = {
   description: 'OFFSET pagination with a large offset',
   explanation: 'The server produces and discards every skipped row: page n costs n pages of work, and rows shift between pages under concurrent writes.',
   fix: 'Paginate by key (keyset): WHERE (sort_key, id) > ($last_key, $last_id) ORDER BY sort_key, id LIMIT n.',
-  match({ statement }) {
+  match({ ast }) {
     const matches = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       const offset = select.limitOffset;
       if (!offset) continue;
       const value = constantValue(offset);

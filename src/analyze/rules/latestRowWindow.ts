@@ -61,8 +61,8 @@ export const latestRowWindowRule: AnalyzerRule = {
   description: 'latest-row-per-group by window function',
   explanation: 'row_number() numbers every version of every group (a full sort of the partition) only to keep the first; the planner cannot stop early per group.',
   fix: 'SELECT DISTINCT ON (group keys) … ORDER BY group keys, version DESC (with a unique tie-breaker), or LATERAL (… ORDER BY version DESC LIMIT 1) per group, backed by an index on (group keys, version DESC).',
-  match({ statement }) {
-    return selectsOf(statement.ast)
+  match({ ast }) {
+    return selectsOf(ast)
       .map(latestRowShape)
       .filter((shape): shape is LatestRowShape => shape !== undefined)
       .map((shape) => ({ detail: `${shape.rankFunction}() over ${shape.partition.length} partition key(s), filtered ${shape.rankName} = 1` }));

@@ -11,9 +11,9 @@ export const literalInListRule: AnalyzerRule = {
   description: 'literal IN-list (use = ANY($1) with an array parameter)',
   explanation: 'Each list length is a different statement text: no prepared-statement reuse, one plan per length, and long lists make parsing and planning slow.',
   fix: 'Bind one array parameter: col = ANY($1::bigint[]).',
-  match({ statement }) {
+  match({ ast }) {
     const matches = [];
-    for (const node of walk(statement.ast)) {
+    for (const node of walk(ast)) {
       if (node.type !== 'A_Expr' || node.body.kind !== 'AEXPR_IN') continue;
       const items = listOf(bodyOf(node.body.rexpr, 'List'), 'items');
       const literals = items.filter((item) => constantValue(item) !== undefined).length;

@@ -8,9 +8,9 @@ export const notInNullableRule: AnalyzerRule = {
   description: 'NOT IN over a nullable column',
   explanation: 'One NULL in the subquery makes NOT IN return no rows at all (x <> NULL is unknown), and PostgreSQL cannot plan NOT IN as an anti-join.',
   fix: 'Use NOT EXISTS (SELECT 1 FROM … WHERE col = x), or declare the column NOT NULL.',
-  match({ statement, catalog }) {
+  match({ ast, catalog }) {
     const matches = [];
-    for (const node of walk(statement.ast)) {
+    for (const node of walk(ast)) {
       if (node.type !== 'BoolExpr' || node.body.boolop !== 'NOT_EXPR') continue;
       const link = bodyOf(listOf(node.body, 'args')[0], 'SubLink');
       if (!link || link.subLinkType !== 'ANY_SUBLINK') continue;

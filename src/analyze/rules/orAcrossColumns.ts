@@ -18,9 +18,9 @@ export const orAcrossColumnsRule: AnalyzerRule = {
   description: 'OR across different columns',
   explanation: 'One index cannot serve both arms; the planner needs a BitmapOr of two indexes or scans everything.',
   fix: 'Index each column and check for a BitmapOr, or split into UNION (ALL, with care for duplicates) of two indexed queries.',
-  match({ statement }) {
+  match({ ast }) {
     const matches = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       for (const node of walkScope(select.whereClause)) {
         if (node.type !== 'BoolExpr' || node.body.boolop !== 'OR_EXPR') continue;
         const columns = listOf(node.body, 'args').map(armColumn);

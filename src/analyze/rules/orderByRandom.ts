@@ -8,9 +8,9 @@ export const orderByRandomRule: AnalyzerRule = {
   description: 'ORDER BY random()',
   explanation: 'Every row gets a random key and the whole set is sorted to keep a few; the cost grows with the table.',
   fix: 'Sample with TABLESAMPLE SYSTEM/BERNOULLI, or pick random keys in the id range and fetch those.',
-  match({ statement }) {
+  match({ ast }) {
     const matches: RuleMatch[] = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       for (const sort of listOf(select, 'sortClause')) {
         const name = functionName(bodyOf(sort, 'SortBy')?.node);
         if (name === 'random') matches.push({ detail: 'ORDER BY random()' });

@@ -11,9 +11,9 @@ export const selectStarRule: AnalyzerRule = {
   description: 'SELECT * on a wide table',
   explanation: 'Every column is read, decoded and sent, including wide ones (jsonb, text) the caller ignores; it also rules out index-only scans.',
   fix: 'List the columns the caller uses.',
-  match({ statement, catalog }) {
+  match({ ast, catalog }) {
     const matches = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       const bindings = bindingsOf(listOf(select, 'fromClause'));
       for (const target of listOf(select, 'targetList')) {
         const parts = columnRefParts(bodyOf(target, 'ResTarget')?.val);

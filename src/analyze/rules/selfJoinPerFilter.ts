@@ -56,9 +56,9 @@ export const selfJoinPerFilterRule: AnalyzerRule = {
   description: 'one self-join per filter',
   explanation: 'Each filter joins the whole relation again (and a CTE is materialized and hashed once per join); the work grows with the number of filters.',
   fix: 'Filter with one EXISTS (…) per condition (a semi-join that stops at the first match), backed by an index on the join key.',
-  match({ statement }) {
+  match({ ast }) {
     const matches: RuleMatch[] = [];
-    for (const select of selectsOf(statement.ast)) {
+    for (const select of selectsOf(ast)) {
       for (const group of selfJoinGroups(select)) {
         matches.push({ detail: `${group[0]!.relation} joined ${group.length} times (${group.map((join) => join.alias).join(', ')}) on ${group[0]!.link.split('=')[0]} = ${group[0]!.link.split('=')[1]}` });
       }

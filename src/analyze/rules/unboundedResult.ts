@@ -13,8 +13,8 @@ export const unboundedResultRule: AnalyzerRule = {
   description: 'unbounded result (no LIMIT) over a big table',
   explanation: 'The whole matching set is built, sent and held in memory by the client; it grows with the table.',
   fix: 'Add LIMIT (with keyset pagination), aggregate on the server, or stream with a cursor.',
-  match({ statement, catalog }) {
-    const select = (statement.ast as Record<string, unknown>).SelectStmt as Record<string, unknown> | undefined;
+  match({ ast, catalog }) {
+    const select = (ast).SelectStmt as Record<string, unknown> | undefined;
     if (!select || select.limitCount || listOf(select, 'groupClause').length > 0) return [];
     const aggregated = [...walk(select.targetList)].some((node) => node.type === 'FuncCall' && AGGREGATES.has(String(((node.body.funcname as Array<{ String?: { sval?: string } }>).at(-1)?.String?.sval ?? '')).toLowerCase()));
     if (aggregated) return [];
