@@ -23,7 +23,7 @@ export { PgliteDriver } from './db/pgliteDriver.js';
 export { QueryRecorder } from './monitor/recorder.js';
 export type { FingerprintStats, QueryObservation } from './monitor/recorder.js';
 export { LogLinearHistogram } from './monitor/histogram.js';
-export { findAntiPatterns } from './analyze/findings.js';
+export { findAntiPatterns, findAntiPatternsInText } from './analyze/findings.js';
 export { analyzerRules } from './analyze/rules/index.js';
 export { Catalog, loadCatalog } from './analyze/catalog.js';
 export type { CatalogTable, CatalogColumn, CatalogIndex } from './analyze/catalog.js';
