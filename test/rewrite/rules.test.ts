@@ -73,6 +73,7 @@ const refusals: RefusalCase[] = [
   { rule: 'inline-filtered-cte', sql: 'WITH x AS (SELECT id, random() AS r FROM orders) SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM x WHERE x.id = u.id AND x.r < 0.5)', reason: /random\(\)/ },
   { rule: 'count-to-exists', sql: 'SELECT u.id FROM users u WHERE (SELECT count(DISTINCT o.total) FROM orders o WHERE o.user_id = u.id) > 0', reason: /plain count/ },
   { rule: 'scalar-subquery-to-join', sql: 'SELECT u.id, (SELECT o.total FROM orders o WHERE o.user_id = u.id) AS total FROM users u', reason: /not a unique key/ },
+  { rule: 'scalar-subquery-to-join', sql: 'SELECT o.id, (SELECT count(*) FROM users u WHERE u.id = o.user_id) AS n FROM orders o', reason: /aggregates/ },
   { rule: 'in-list-to-any', sql: 'SELECT o.id FROM orders o WHERE o.user_id IN (1, 2, NULL)', reason: /NULL/ },
   { rule: 'offset-to-keyset', sql: 'SELECT o.id FROM orders o ORDER BY o.total * 2 LIMIT 10 OFFSET 20', reason: /plain columns/ },
 ];

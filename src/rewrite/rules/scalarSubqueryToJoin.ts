@@ -1,8 +1,8 @@
-import { bindingsOf, bodyOf, columnOf, conjuncts, listOf, operatorOf } from '../../analyze/ast.js';
+import { bindingsOf, bodyOf, columnOf, conjuncts, functionName, listOf, operatorOf, walk } from '../../analyze/ast.js';
+import { AGGREGATES } from '../../analyze/rules/unboundedResult.js';
 import { isCorrelated } from '../../analyze/rules/correlatedSubquery.js';
 import type { RewriteContext, RewriteOutcome, RewriteRule } from '../rule.js';
 
-const AGGREGATE_HINT = /"funcname":\[\{"String":\{"sval":"(count|sum|avg|min|max|array_agg|string_agg|json_agg|jsonb_agg|bool_and|bool_or)"\}\}\]/;
 
 /** `SELECT o.*, (SELECT u.name FROM users u WHERE u.id = o.user_id) AS name FROM orders o` → `… u.name AS name FROM orders o LEFT JOIN users u ON u.id = o.user_id` when u.id is unique. */
 export const scalarSubqueryToJoinRule: RewriteRule = {
@@ -24,7 +24,7 @@ export const scalarSubqueryToJoinRule: RewriteRule = {
       if (outer.has(alias)) return { status: 'refused', reason: `the subquery alias ${alias} is already used by the outer query` };
       if (sub.groupClause || sub.havingClause || sub.limitCount || sub.distinctClause || sub.sortClause || listOf(sub, 'targetList').length !== 1) return { status: 'refused', reason: 'the scalar subquery groups, sorts, limits or returns several columns' };
       const value = bodyOf(listOf(sub, 'targetList')[0], 'ResTarget')!;
-      if (AGGREGATE_HINT.test(JSON.stringify(value.val))) return { status: 'refused', reason: 'the scalar subquery aggregates: an aggregate over no rows is not NULL for every function' };
+      if (walk(value.val).some((node) => node.type === 'FuncCall' && AGGREGATES.has(functionName({ FuncCall: node.body }) ?? ''))) return { status: 'refused', reason: 'the scalar subquery aggregates: an aggregate over no rows is not NULL for every function' };
       const fixed: string[] = [];
       for (const part of conjuncts(sub.whereClause)) {
         const expr = bodyOf(part, 'A_Expr');
