@@ -3,6 +3,9 @@ import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
 import { QueryRecorder } from './monitor/recorder.js';
+import { analyzeQuery } from './analyze/queryAnalyzer.js';
+import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
+import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
 
@@ -34,6 +37,8 @@ export class Optimizer {
   readonly recorder = new QueryRecorder();
   readonly sql: SqlAnalyzer;
   private readonly writeListeners = new Set<CommittedWritesListener>();
+  /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
+  readonly autoRewriter: AutoRewriter | null;
 
   constructor(
     readonly config: QoptConfig,
@@ -41,6 +46,21 @@ export class Optimizer {
     private readonly ownsDriver: boolean,
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
+    this.autoRewriter = config.optimization.enabled && config.optimization.automaticRewriting
+      ? new AutoRewriter(async (sql, params) => (await this.optimizeQuery(sql, params, { level: 3 })).rewrites?.best ?? null, DEFAULT_AUTO_REWRITER_OPTIONS)
+      : null;
+  }
+
+  /** Anti-pattern and plan findings of a query (level ≤ 2 of `optimization.level`; `analyze` runs EXPLAIN ANALYZE, rolled back). */
+  findings(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean } = {}): Promise<QueryReport> {
+    return this.optimizeQuery(sql, params, { ...options, level: Math.min(2, this.config.optimization.level) as OptimizationLevel });
+  }
+
+  /** Findings, plan, and (at level 3) rewrites proven cheaper and equal; bounded by `optimization.maxOptimizationTimeMs`. */
+  optimizeQuery(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean; level?: OptimizationLevel } = {}): Promise<QueryReport> {
+    const { enabled, level, maxOptimizationTimeMs, maxRewriteCostRatio } = this.config.optimization;
+    const chosen = enabled ? (options.level ?? (level as OptimizationLevel)) : 0;
+    return analyzeQuery(this.driver, sql, params, { level: chosen, maxTimeMs: maxOptimizationTimeMs, maxRewriteCostRatio, analyze: options.analyze });
   }
 
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
@@ -51,7 +71,9 @@ export class Optimizer {
   /** Runs a statement with bound parameters through the pipeline (autocommit). */
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
+    // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
+    const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
+    const result = await this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, (text) => this.driver.query<R>(text, params)) : this.driver.query<R>(sql, params)));
     if (changesData(analysis)) this.reportCommittedWrites([analysis]);
     return result;
   }

@@ -5,6 +5,7 @@ import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerRewrite } from './commands/rewrite.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLoadWorkload(program);
   registerConfig(program);
+  registerRewrite(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
