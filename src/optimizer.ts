@@ -1,8 +1,11 @@
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
+import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
-import { QueryRecorder } from './monitor/recorder.js';
+import { PerformanceMonitor } from './monitor/performanceMonitor.js';
+import { operationName } from './monitor/prometheus.js';
+import type { QueryObservation, QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
 
@@ -31,7 +34,9 @@ export function changesData(analysis: SqlAnalysis): boolean {
  */
 export class Optimizer {
   /** Per-fingerprint latency statistics of every query that went through `query`. */
-  readonly recorder = new QueryRecorder();
+  readonly recorder: QueryRecorder;
+  /** The performance monitor: recorder, slow log, N+1 findings, anomalies, alerts, Prometheus. */
+  readonly monitor: PerformanceMonitor;
   readonly sql: SqlAnalyzer;
   private readonly writeListeners = new Set<CommittedWritesListener>();
 
@@ -41,6 +46,22 @@ export class Optimizer {
     private readonly ownsDriver: boolean,
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
+    this.monitor = new PerformanceMonitor(config.monitor, {
+      analyze: (sql) => this.sql.analyze(sql),
+      explain: (sql, params) => this.driver.explain(sql, params),
+      pool: 'pool' in driver ? (driver as { pool: PoolStatistics }).pool : undefined,
+    });
+    this.recorder = this.monitor.recorder;
+  }
+
+  /** Runs `work` as one request context named `name` (N+1 detection counts repetitions inside it). */
+  withContext<T>(name: string, work: () => T): T {
+    return this.monitor.withContext(name, work);
+  }
+
+  /** The Prometheus text exposition (serve it at `/metrics` with `qo.monitor.metricsContentType`). */
+  metrics(): Promise<string> {
+    return this.monitor.metrics();
   }
 
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
@@ -51,7 +72,7 @@ export class Optimizer {
   /** Runs a statement with bound parameters through the pipeline (autocommit). */
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
+    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params), params);
     if (changesData(analysis)) this.reportCommittedWrites([analysis]);
     return result;
   }
@@ -67,7 +88,7 @@ export class Optimizer {
         query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
           const analysis = this.sql.analyze(sql);
           if (changesData(analysis)) writes.push(analysis);
-          return this.timed(analysis, () => session.query<R>(sql, params));
+          return this.timed(analysis, () => session.query<R>(sql, params), params);
         },
       }),
     );
@@ -86,7 +107,8 @@ export class Optimizer {
     for (const listener of this.writeListeners) listener(writes);
   }
 
-  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
+  /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
+  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
@@ -97,12 +119,18 @@ export class Optimizer {
       return result;
     } finally {
       if (this.config.monitor.enabled && this.config.monitor.trackQueries) {
-        this.recorder.record({
+        this.monitor.record({
           fingerprint: analysis.fingerprint,
           normalized: analysis.normalized,
           durationMs: performance.now() - started,
           rows,
           failed,
+          sql: analysis.text,
+          params,
+          operation: operationName(analysis.statements[0]?.command),
+          collection: analysis.tables[0]?.key,
+          readOnly: analysis.kind === 'read',
+          ...extra,
         });
       }
     }
@@ -116,6 +144,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
