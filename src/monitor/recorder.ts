@@ -303,7 +303,8 @@ export class QueryRecorder {
   private entryFor(observation: QueryObservation, at: number): Entry {
     const existing = this.entries.get(observation.fingerprint);
     if (existing) return existing;
-    if (this.entries.size >= this.maxFingerprints && observation.fingerprint !== OTHER_FINGERPRINT) {
+    const tracked = this.entries.size - (this.entries.has(OTHER_FINGERPRINT) ? 1 : 0);
+    if (tracked >= this.maxFingerprints && observation.fingerprint !== OTHER_FINGERPRINT) {
       this.overflowed += 1;
       return this.otherEntry(at);
     }

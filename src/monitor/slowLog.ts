@@ -47,6 +47,26 @@ export function redactParameter(value: unknown): string {
   return `<redacted:${typeof value}>`;
 }
 
+/** Plan fields whose text can quote a bound parameter's value (`(ssn = '123'::text)`). */
+const PLAN_TEXT_FIELDS = /Cond|Filter|Key|Output|Sort/;
+
+/** A copy of a plan with every literal in its condition texts replaced by `?`, so a redacted log stays redacted. */
+export function redactPlan<T>(node: T): T {
+  if (Array.isArray(node)) return node.map((child: unknown) => redactPlan(child)) as T;
+  if (node === null || typeof node !== 'object') return node;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (PLAN_TEXT_FIELDS.test(key) && typeof value === 'string') copy[key] = redactPlanText(value);
+    else if (PLAN_TEXT_FIELDS.test(key) && Array.isArray(value)) copy[key] = value.map((item) => (typeof item === 'string' ? redactPlanText(item) : redactPlan(item)));
+    else copy[key] = redactPlan(value);
+  }
+  return copy as T;
+}
+
+function redactPlanText(text: string): string {
+  return text.replace(/'(?:[^']|'')*'/g, "'?'").replace(/(?<![\w$.])-?\d+(?:\.\d+)?(?![\w.])/g, '?');
+}
+
 /** Individual slow executions, newest last, with parameters redacted and a sampled plan per fingerprint. */
 export class SlowQueryLog {
   private readonly entries: SlowQueryEntry[] = [];
@@ -84,7 +104,7 @@ export class SlowQueryLog {
     };
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.shift();
-    this.sampleExplain(entry, observation.sql, params);
+    this.sampleExplain(entry, observation.sql, params, this.options.logParameters === true);
     return entry;
   }
 
@@ -105,14 +125,15 @@ export class SlowQueryLog {
     this.explained.clear();
   }
 
-  private sampleExplain(entry: SlowQueryEntry, sql: string | undefined, params: unknown[]): void {
+  private sampleExplain(entry: SlowQueryEntry, sql: string | undefined, params: unknown[], keepValues: boolean): void {
     const explain = this.options.explain;
     if (!explain || !sql || this.explained.has(entry.fingerprint)) return;
     // Only the first slow execution of a fingerprint pays for a plan: EXPLAIN is a round trip.
     this.explained.add(entry.fingerprint);
     const work = explain(sql, params)
       .then((result) => {
-        entry.explain = { nodeType: result.plan['Node Type'], totalCost: result.plan['Total Cost'], planRows: result.plan['Plan Rows'], plan: result.plan };
+        const plan = keepValues ? result.plan : redactPlan(result.plan);
+        entry.explain = { nodeType: plan['Node Type'], totalCost: plan['Total Cost'], planRows: plan['Plan Rows'], plan };
       })
       .catch(() => {
         this.explainFailures += 1;
