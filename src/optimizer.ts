@@ -119,10 +119,12 @@ export class Optimizer {
       return result;
     } finally {
       if (this.config.monitor.enabled && this.config.monitor.trackQueries) {
+        const ended = performance.now();
         this.monitor.record({
           fingerprint: analysis.fingerprint,
           normalized: analysis.normalized,
-          durationMs: performance.now() - started,
+          durationMs: ended - started,
+          at: performance.timeOrigin + ended,
           rows,
           failed,
           sql: analysis.text,

@@ -5,6 +5,11 @@
  * the smallest and largest value seen (a few octaves for a real query: a few KB), so recording is an
  * index computation and an array increment, and merging is element-wise addition.
  */
+/** Scratch space to read a double's exponent and mantissa bits (IEEE 754, little-endian high word at [1]). */
+const FLOAT = new Float64Array(1);
+const WORDS = new Uint32Array(FLOAT.buffer);
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
 export class LogLinearHistogram {
   /** The default precision: 128 linear buckets per power of two (< 0.4 % error). */
   static readonly SUB_BUCKETS = 128;
@@ -19,8 +24,15 @@ export class LogLinearHistogram {
   private minimum = Number.POSITIVE_INFINITY;
   private maximum = 0;
 
-  /** `subBuckets` (a power of two) trades precision for memory: 32 gives < 1.6 % error in a quarter of the space. */
-  constructor(readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS) {}
+  /** Right shift that leaves log2(subBuckets) mantissa bits of a double's high word. */
+  private readonly mantissaShift: number;
+
+  /** `subBuckets` (a power of two, at most 2^20) trades precision for memory: 32 gives < 1.6 % error in a quarter of the space. */
+  constructor(readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS) {
+    const bits = Math.log2(subBuckets);
+    if (!Number.isInteger(bits) || bits < 0 || bits > 20) throw new RangeError(`subBuckets must be a power of two up to 2^20, got ${subBuckets}`);
+    this.mantissaShift = 20 - bits;
+  }
 
   /** Adds one observation (or `count` identical ones). */
   record(valueMs: number, count = 1): void {
@@ -132,12 +144,17 @@ export class LogLinearHistogram {
     return bucket - this.offset;
   }
 
+  /**
+   * The bucket of a value: its binary exponent and the top mantissa bits, read straight from the
+   * double's bits (no log2 on the hot path); identical to floor((v / 2^e − 1) × subBuckets).
+   */
   private bucketOf(valueMs: number): number {
     const units = valueMs / LogLinearHistogram.RESOLUTION_MS;
-    if (units < 1) return 0;
-    const exponent = Math.floor(Math.log2(units));
-    const sub = Math.floor((units / 2 ** exponent - 1) * this.subBuckets);
-    return 1 + exponent * this.subBuckets + Math.min(sub, this.subBuckets - 1);
+    if (!(units >= 1)) return 0;
+    FLOAT[0] = units;
+    const high = WORDS[HIGH_WORD]!;
+    const exponent = ((high >>> 20) & 0x7ff) - 1023;
+    return 1 + exponent * this.subBuckets + ((high >>> this.mantissaShift) & (this.subBuckets - 1));
   }
 
   /** The midpoint of a bucket, in milliseconds. */

@@ -142,14 +142,14 @@ function newSlot(index: number): Slot {
   return { index, latency: new LogLinearHistogram(WINDOW_PRECISION), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
 }
 
-function slotFor(ring: (Slot | undefined)[], index: number): Slot {
-  const position = index % ring.length;
-  let slot = ring[position];
-  if (slot === undefined || slot.index !== index) {
-    slot = newSlot(index);
-    ring[position] = slot;
-  }
-  return slot;
+function mergeSlot(target: Slot, slot: Slot): void {
+  target.latency.merge(slot.latency);
+  target.calls += slot.calls;
+  target.errors += slot.errors;
+  target.slow += slot.slow;
+  target.rows += slot.rows;
+  target.cacheHits += slot.cacheHits;
+  target.cacheMisses += slot.cacheMisses;
 }
 
 function addToSlot(slot: Slot, duration: number, error: number, slow: number, rows: number, hit: number, miss: number): void {
@@ -205,9 +205,40 @@ export class QueryRecorder {
       entry.routes ??= {};
       entry.routes[observation.route] = (entry.routes[observation.route] ?? 0) + 1;
     }
-    const minute = Math.floor(at / MINUTE_MS);
-    addToSlot(slotFor(entry.minutes, minute), duration, error, slow, observation.rows, hit, miss);
-    addToSlot(slotFor(entry.fiveMinutes, Math.floor(minute / 5)), duration, error, slow, observation.rows, hit, miss);
+    addToSlot(this.minuteSlot(entry, Math.floor(at / MINUTE_MS)), duration, error, slow, observation.rows, hit, miss);
+  }
+
+  /**
+   * The 1-minute slot for `minute`. A minute slot pushed out of the ring is merged into its
+   * 5-minute slot then (not on every sample), so each sample is recorded into two histograms only.
+   */
+  private minuteSlot(entry: Entry, minute: number): Slot {
+    const position = minute % MINUTE_SLOTS;
+    const slot = entry.minutes[position];
+    if (slot !== undefined && slot.index === minute) return slot;
+    if (slot !== undefined && slot.index > minute) {
+      // A late sample (replayed out of order): it only counts in the hour window.
+      const late = newSlot(minute);
+      QueryRecorder.retire(entry, late);
+      return late;
+    }
+    if (slot !== undefined) QueryRecorder.retire(entry, slot);
+    const fresh = newSlot(minute);
+    entry.minutes[position] = fresh;
+    return fresh;
+  }
+
+  /** Merges a minute slot into its 5-minute slot; slots older than the hour ring are dropped. */
+  private static retire(entry: Entry, slot: Slot): void {
+    const period = Math.floor(slot.index / 5);
+    const position = period % FIVE_MINUTE_SLOTS;
+    let target = entry.fiveMinutes[position];
+    if (target !== undefined && target.index > period) return;
+    if (target === undefined || target.index < period) {
+      target = newSlot(period);
+      entry.fiveMinutes[position] = target;
+    }
+    mergeSlot(target, slot);
   }
 
   /** Fingerprints tracked individually right now (including `other` once used). */
@@ -342,21 +373,18 @@ export class QueryRecorder {
   private windowSlot(entry: Entry, minutes: WindowMinutes, now: number): Slot {
     const minute = Math.floor(now / MINUTE_MS);
     const merged = newSlot(0);
-    const add = (slot: Slot | undefined, lowest: number, highest: number): void => {
-      if (!slot || slot.index < lowest || slot.index > highest) return;
-      merged.latency.merge(slot.latency);
-      merged.calls += slot.calls;
-      merged.errors += slot.errors;
-      merged.slow += slot.slow;
-      merged.rows += slot.rows;
-      merged.cacheHits += slot.cacheHits;
-      merged.cacheMisses += slot.cacheMisses;
+    const add = (slot: Slot | undefined, lowest: number, highest: number, unit: number): void => {
+      if (!slot) return;
+      const index = Math.floor(slot.index / unit);
+      if (index >= lowest && index <= highest) mergeSlot(merged, slot);
     };
     if (minutes === 60) {
+      // Retired minutes live in the 5-minute ring, live ones still in the minute ring: never both.
       const period = Math.floor(minute / 5);
-      for (const slot of entry.fiveMinutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period);
+      for (const slot of entry.fiveMinutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 1);
+      for (const slot of entry.minutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 5);
     } else {
-      for (const slot of entry.minutes) add(slot, minute - minutes + 1, minute);
+      for (const slot of entry.minutes) add(slot, minute - minutes + 1, minute, 1);
     }
     return merged;
   }
