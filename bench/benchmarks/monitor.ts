@@ -136,7 +136,7 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
     return { observations, monitored, unmonitored };
   },
   async measure(state, context, run) {
-    const samples = context.quick ? 300_000 : 2_000_000;
+    const samples = context.quick ? 200_000 : 2_000_000;
     const count = state.observations.length;
     const recorder = new QueryRecorder();
     timePerCallMicrosSync(100_000, (index) => recorder.record(state.observations[index % count]!));
@@ -146,10 +146,10 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
     const monitorNs = timePerCallMicrosSync(samples, (index) => monitor.record(state.observations[index % count]!)) * 1000;
 
     context.log('monitor: memory for 10,000 fingerprints');
-    const memory = memoryFor10kFingerprints(context.quick ? 2 : 10);
+    const memory = memoryFor10kFingerprints(context.quick ? 1 : 10);
 
     context.log('monitor: throughput on vs off');
-    const queries = context.quick ? 2000 : 20_000;
+    const queries = context.quick ? 1600 : 20_000;
     await queriesPerSecond(state.monitored, 500, 8);
     await queriesPerSecond(state.unmonitored, 500, 8);
     const on: number[] = [];

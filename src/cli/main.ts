@@ -4,6 +4,9 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerSlow } from './commands/slow.js';
+import { registerTop } from './commands/top.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerBench(program);
   registerLoadWorkload(program);
+  registerTop(program);
+  registerSlow(program);
+  registerAlerts(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
