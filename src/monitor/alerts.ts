@@ -143,6 +143,7 @@ export class AlertManager {
   deliveryFailures = 0;
   lastDeliveryError: string | null = null;
   private readonly pending = new Set<Promise<void>>();
+  private readonly windows = new Map<WindowMinutes, FingerprintStats[]>();
 
   constructor(
     private readonly recorder: QueryRecorder,
@@ -180,6 +181,8 @@ export class AlertManager {
   /** Evaluates every rule at `now`; returns the events it produced. */
   evaluate(now: number = Date.now()): AlertEvent[] {
     const produced: AlertEvent[] = [];
+    // Rules sharing a window share one pass over the recorder: with 10,000 fingerprints a pass is the cost.
+    this.windows.clear();
     for (const rule of this.rules.values()) {
       const measurement = this.measure(rule, now);
       const breached = measurement.judged && this.breached(rule, measurement);
@@ -233,7 +236,12 @@ export class AlertManager {
   }
 
   private measureQueries(rule: AlertRule, window: WindowMinutes, now: number): Measurement {
-    const stats = this.recorder.window(window, now).filter((entry) => rule.fingerprint === undefined || entry.fingerprint === rule.fingerprint);
+    let all = this.windows.get(window);
+    if (!all) {
+      all = this.recorder.window(window, now);
+      this.windows.set(window, all);
+    }
+    const stats = all.filter((entry) => rule.fingerprint === undefined || entry.fingerprint === rule.fingerprint);
     const calls = stats.reduce((sum, entry) => sum + entry.calls, 0);
     const enough = calls >= rule.min_occurrences;
     switch (rule.metric_type) {
