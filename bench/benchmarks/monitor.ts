@@ -150,22 +150,23 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
     return { observations, monitored, unmonitored };
   },
   async measure(state, context, run) {
-    const samples = context.quick ? 200_000 : 2_000_000;
+    const samples = context.quick ? 100_000 : 2_000_000;
+    const warmup = context.quick ? 30_000 : 100_000;
     const count = state.observations.length;
     const recorder = new QueryRecorder();
-    timePerCallMicrosSync(100_000, (index) => recorder.record(state.observations[index % count]!));
+    timePerCallMicrosSync(warmup, (index) => recorder.record(state.observations[index % count]!));
     const recorderNs = nanosPerCall(samples, (index) => recorder.record(state.observations[index % count]!));
     const monitor = new PerformanceMonitor(loadConfig({}).monitor, { analyze: analyzeSql, alertIntervalMs: 0 });
-    timePerCallMicrosSync(100_000, (index) => monitor.record(state.observations[index % count]!));
+    timePerCallMicrosSync(warmup, (index) => monitor.record(state.observations[index % count]!));
     const monitorNs = nanosPerCall(samples, (index) => monitor.record(state.observations[index % count]!));
 
     context.log('monitor: memory for 10,000 fingerprints');
     const memory = memoryFor10kFingerprints(context.quick ? 1 : 10);
 
     context.log('monitor: throughput on vs off');
-    const queries = context.quick ? 1600 : 20_000;
-    await queriesPerSecond(state.monitored, 500, 8);
-    await queriesPerSecond(state.unmonitored, 500, 8);
+    const queries = context.quick ? 1200 : 20_000;
+    await queriesPerSecond(state.monitored, context.quick ? 200 : 500, 8);
+    await queriesPerSecond(state.unmonitored, context.quick ? 200 : 500, 8);
     const on: number[] = [];
     const off: number[] = [];
     // Interleaved blocks, so drift in the shared machine's load hits both sides alike.
