@@ -1,11 +1,14 @@
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
+import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
-import { QueryRecorder } from './monitor/recorder.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
 import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
 import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
+import { PerformanceMonitor } from './monitor/performanceMonitor.js';
+import { operationName } from './monitor/prometheus.js';
+import type { QueryObservation, QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
 
@@ -34,7 +37,9 @@ export function changesData(analysis: SqlAnalysis): boolean {
  */
 export class Optimizer {
   /** Per-fingerprint latency statistics of every query that went through `query`. */
-  readonly recorder = new QueryRecorder();
+  readonly recorder: QueryRecorder;
+  /** The performance monitor: recorder, slow log, N+1 findings, anomalies, alerts, Prometheus. */
+  readonly monitor: PerformanceMonitor;
   readonly sql: SqlAnalyzer;
   private readonly writeListeners = new Set<CommittedWritesListener>();
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
@@ -49,6 +54,12 @@ export class Optimizer {
     this.autoRewriter = config.optimization.enabled && config.optimization.automaticRewriting
       ? new AutoRewriter(async (sql, params) => (await this.optimizeQuery(sql, params, { level: 3 })).rewrites?.best ?? null, DEFAULT_AUTO_REWRITER_OPTIONS)
       : null;
+    this.monitor = new PerformanceMonitor(config.monitor, {
+      analyze: (sql) => this.sql.analyze(sql),
+      explain: (sql, params) => this.driver.explain(sql, params),
+      pool: 'pool' in driver ? (driver as { pool: PoolStatistics }).pool : undefined,
+    });
+    this.recorder = this.monitor.recorder;
   }
 
   /** Anti-pattern and plan findings of a query (level ≤ 2 of `optimization.level`; `analyze` runs EXPLAIN ANALYZE, rolled back). */
@@ -63,6 +74,16 @@ export class Optimizer {
     return analyzeQuery(this.driver, sql, params, { level: chosen, maxTimeMs: maxOptimizationTimeMs, maxRewriteCostRatio, analyze: options.analyze });
   }
 
+  /** Runs `work` as one request context named `name` (N+1 detection counts repetitions inside it). */
+  withContext<T>(name: string, work: () => T): T {
+    return this.monitor.withContext(name, work);
+  }
+
+  /** The Prometheus text exposition (serve it at `/metrics` with `qo.monitor.metricsContentType`). */
+  metrics(): Promise<string> {
+    return this.monitor.metrics();
+  }
+
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
   analyze(sql: string): SqlAnalysis {
     return this.sql.analyze(sql);
@@ -73,7 +94,7 @@ export class Optimizer {
     const analysis = this.sql.analyze(sql);
     // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
     const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
-    const result = await this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, (text) => this.driver.query<R>(text, params)) : this.driver.query<R>(sql, params)));
+    const result = await this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, (text) => this.driver.query<R>(text, params)) : this.driver.query<R>(sql, params)), params);
     if (changesData(analysis)) this.reportCommittedWrites([analysis]);
     return result;
   }
@@ -89,7 +110,7 @@ export class Optimizer {
         query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
           const analysis = this.sql.analyze(sql);
           if (changesData(analysis)) writes.push(analysis);
-          return this.timed(analysis, () => session.query<R>(sql, params));
+          return this.timed(analysis, () => session.query<R>(sql, params), params);
         },
       }),
     );
@@ -108,7 +129,8 @@ export class Optimizer {
     for (const listener of this.writeListeners) listener(writes);
   }
 
-  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
+  /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
+  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
@@ -119,12 +141,20 @@ export class Optimizer {
       return result;
     } finally {
       if (this.config.monitor.enabled && this.config.monitor.trackQueries) {
-        this.recorder.record({
+        const ended = performance.now();
+        this.monitor.record({
           fingerprint: analysis.fingerprint,
           normalized: analysis.normalized,
-          durationMs: performance.now() - started,
+          durationMs: ended - started,
+          at: performance.timeOrigin + ended,
           rows,
           failed,
+          sql: analysis.text,
+          params,
+          operation: operationName(analysis.statements[0]?.command),
+          collection: analysis.tables[0]?.key,
+          readOnly: analysis.kind === 'read',
+          ...extra,
         });
       }
     }
@@ -138,6 +168,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }

@@ -1,10 +1,15 @@
 import { UsageError } from '../../src/errors.js';
 import type { Benchmark } from '../harness.js';
+import { monitorBenchmark } from './monitor.js';
 import { rewriteBenchmark } from './rewrite.js';
 import { sqlBenchmark } from './sql.js';
 
 /** Every benchmark `qopt bench NAME` can run. Later capabilities add theirs here. */
-export const benchmarks: ReadonlyArray<Benchmark<never>> = [sqlBenchmark as Benchmark<never>, rewriteBenchmark as Benchmark<never>];
+export const benchmarks: ReadonlyArray<Benchmark<never>> = [
+  sqlBenchmark as Benchmark<never>,
+  rewriteBenchmark as Benchmark<never>,
+  monitorBenchmark as Benchmark<never>,
+];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */
 export function benchmarkByName(name: string): Benchmark<never> {

@@ -6,6 +6,9 @@ import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 import { registerRewrite } from './commands/rewrite.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerSlow } from './commands/slow.js';
+import { registerTop } from './commands/top.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
   registerLoadWorkload(program);
   registerConfig(program);
   registerRewrite(program);
+  registerTop(program);
+  registerSlow(program);
+  registerAlerts(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
