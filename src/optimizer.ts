@@ -2,6 +2,9 @@ import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
+import { PgDriver } from './db/pgDriver.js';
+import { QueryCache } from './cache/queryCache.js';
+import type { QueryOptions } from './queryOptions.js';
 import { QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
@@ -12,8 +15,14 @@ export type OptimizerOptions = QoptConfigInput & {
   driver?: Driver;
 };
 
-/** Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this. */
-export type CommittedWritesListener = (writes: readonly SqlAnalysis[]) => void;
+/**
+ * Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this.
+ * `params[i]` are the bound parameters of `writes[i]` when known (they let the cache invalidate by row).
+ */
+export type CommittedWritesListener = (
+  writes: readonly SqlAnalysis[],
+  params?: ReadonlyArray<readonly unknown[] | undefined>,
+) => void | Promise<void>;
 
 /** What `qo.transaction` hands its callback: statements on one connection inside one transaction. */
 export interface TransactionScope {
@@ -33,6 +42,8 @@ export class Optimizer {
   /** Per-fingerprint latency statistics of every query that went through `query`. */
   readonly recorder = new QueryRecorder();
   readonly sql: SqlAnalyzer;
+  /** The multi-tier result cache: stats, invalidation by table / tag / pattern, warm-up. */
+  readonly cache: QueryCache;
   private readonly writeListeners = new Set<CommittedWritesListener>();
 
   constructor(
@@ -41,6 +52,8 @@ export class Optimizer {
     private readonly ownsDriver: boolean,
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
+    this.cache = new QueryCache(config, driver.target, (sql, params) => this.query(sql, params));
+    this.onCommittedWrites((writes, params) => this.cache.onCommittedWrites(writes, params));
   }
 
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
@@ -48,11 +61,12 @@ export class Optimizer {
     return this.sql.analyze(sql);
   }
 
-  /** Runs a statement with bound parameters through the pipeline (autocommit). */
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
+  /** Runs a statement with bound parameters through the pipeline (autocommit); cacheable reads go through the cache. */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
-    if (changesData(analysis)) this.reportCommittedWrites([analysis]);
+    const execute = (): Promise<QueryResultSet<R>> => this.timed(analysis, () => this.driver.query<R>(sql, params));
+    const result = analysis.cacheable ? await this.cache.read(analysis, params, options.cache, execute) : await execute();
+    if (changesData(analysis)) await this.reportCommittedWrites([analysis], [params]);
     return result;
   }
 
@@ -62,16 +76,20 @@ export class Optimizer {
    */
   async transaction<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
     const writes: SqlAnalysis[] = [];
+    const writeParams: Array<readonly unknown[]> = [];
     const result = await this.driver.transaction((session: DriverSession) =>
       work({
         query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
           const analysis = this.sql.analyze(sql);
-          if (changesData(analysis)) writes.push(analysis);
+          if (changesData(analysis)) {
+            writes.push(analysis);
+            writeParams.push(params);
+          }
           return this.timed(analysis, () => session.query<R>(sql, params));
         },
       }),
     );
-    if (writes.length > 0) this.reportCommittedWrites(writes);
+    if (writes.length > 0) await this.reportCommittedWrites(writes, writeParams);
     return result;
   }
 
@@ -81,9 +99,12 @@ export class Optimizer {
     return () => this.writeListeners.delete(listener);
   }
 
-  /** Tells every listener that these statements have committed (the query path, transactions and the pool facade call it). */
-  reportCommittedWrites(writes: readonly SqlAnalysis[]): void {
-    for (const listener of this.writeListeners) listener(writes);
+  /**
+   * Tells every listener that these statements have committed (the query path, transactions and the
+   * pool facade call it); resolves when every listener is done (the cache: when every instance knows).
+   */
+  async reportCommittedWrites(writes: readonly SqlAnalysis[], params?: ReadonlyArray<readonly unknown[] | undefined>): Promise<void> {
+    await Promise.all([...this.writeListeners].map((listener) => listener(writes, params)));
   }
 
   private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
@@ -116,6 +137,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.cache.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
@@ -132,5 +154,8 @@ export async function createOptimizer(options: OptimizerOptions = {}): Promise<O
       connectionTimeoutMs: config.database.connectionTimeoutMs,
       maxLifetimeSeconds: config.database.maxLifetimeSeconds,
     }));
-  return new Optimizer(config, driver, givenDriver === undefined);
+  const optimizer = new Optimizer(config, driver, givenDriver === undefined);
+  await optimizer.cache.start();
+  if (config.cache.enabled && config.cache.changeCapture && driver instanceof PgDriver) await optimizer.cache.startCapture(driver.pool.options);
+  return optimizer;
 }
