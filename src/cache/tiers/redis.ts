@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { CircuitBreakerPolicy } from 'cockatiel';
+import { redisGlobOf } from '../glob.js';
 import { emptyTierStats } from './memory.js';
 import type { TierStats } from './memory.js';
 
@@ -166,12 +167,12 @@ export class RedisTier {
     await this.run(() => this.client.qoptBump(this.genKey, randomUUID(), ...fields));
   }
 
-  /** Deletes entries whose key matches a Redis glob; returns how many. */
+  /** Deletes entries whose key matches a glob (case-insensitive); returns how many. */
   async deleteMatching(glob: string): Promise<number> {
     let removed = 0;
     let cursor = '0';
     do {
-      const [next, keys] = await this.run(() => this.client.scan(cursor, 'MATCH', this.entryPrefix + glob, 'COUNT', 500));
+      const [next, keys] = await this.run(() => this.client.scan(cursor, 'MATCH', redisGlobOf(this.entryPrefix) + redisGlobOf(glob), 'COUNT', 500));
       cursor = next;
       if (keys.length > 0) removed += await this.run(() => this.client.unlink(...keys));
     } while (cursor !== '0');
