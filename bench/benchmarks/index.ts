@@ -1,9 +1,15 @@
 import { UsageError } from '../../src/errors.js';
 import type { Benchmark } from '../harness.js';
 import { sqlBenchmark } from './sql.js';
+import { cacheBenchmark } from './cache.js';
+import { consistencyBenchmark } from './consistency.js';
 
 /** Every benchmark `qopt bench NAME` can run. Later capabilities add theirs here. */
-export const benchmarks: ReadonlyArray<Benchmark<never>> = [sqlBenchmark as Benchmark<never>];
+export const benchmarks: ReadonlyArray<Benchmark<never>> = [
+  sqlBenchmark as Benchmark<never>,
+  cacheBenchmark as Benchmark<never>,
+  consistencyBenchmark as Benchmark<never>,
+];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */
 export function benchmarkByName(name: string): Benchmark<never> {

@@ -15,7 +15,17 @@ function tagParameter(this: unknown, key: string, value: unknown): unknown {
 /** The parameters as text that tells apart every value pg would send differently (1 vs '1', Date, Buffer, bigint). */
 export function parametersText(params: readonly unknown[]): string {
   if (params.length === 0) return '[]';
-  return JSON.stringify(params, tagParameter);
+  // Fast path for the common case (numbers and strings): JSON.stringify's replacer costs ~1 µs.
+  let text = '[';
+  for (let i = 0; i < params.length; i += 1) {
+    const value = params[i];
+    if (i > 0) text += ',';
+    if (typeof value === 'number') text += Number.isFinite(value) ? String(value) : `{"$number":"${String(value)}"}`;
+    else if (typeof value === 'string') text += JSON.stringify(value);
+    else if (value === null || typeof value === 'boolean') text += String(value);
+    else return JSON.stringify(params, tagParameter);
+  }
+  return `${text}]`;
 }
 
 /**
@@ -24,4 +34,21 @@ export function parametersText(params: readonly unknown[]): string {
  */
 export function cacheKeyOf(scope: string, analysis: SqlAnalysis, params: readonly unknown[]): CacheKey {
   return `${scope}\u0001${analysis.canonical}\u0001${parametersText(params)}` as CacheKey;
+}
+
+/** Builds keys for one scope, remembering the statement part beside each (memoized, frozen) analysis. */
+export class CacheKeys {
+  private readonly statementParts = new WeakMap<SqlAnalysis, string>();
+
+  constructor(private readonly scope: string) {}
+
+  /** Same value as `cacheKeyOf(scope, analysis, params)`, without rebuilding the statement part. */
+  keyOf(analysis: SqlAnalysis, params: readonly unknown[]): CacheKey {
+    let statement = this.statementParts.get(analysis);
+    if (statement === undefined) {
+      statement = `${this.scope}\u0001${analysis.canonical}\u0001`;
+      this.statementParts.set(analysis, statement);
+    }
+    return (statement + parametersText(params)) as CacheKey;
+  }
 }

@@ -12,7 +12,7 @@ import { ALL_COUNTER, readDependencies, tableCounters, tagCounter, writeBumps } 
 import type { GenerationRef } from './dependencies.js';
 import { LocalGenerations, sameSnapshot, snapshotOf } from './generations.js';
 import type { GenerationSnapshot } from './generations.js';
-import { cacheKeyOf } from './keys.js';
+import { CacheKeys } from './keys.js';
 import type { CacheKey } from './keys.js';
 import { globToRegExp } from './glob.js';
 import { FileTier } from './tiers/file.js';
@@ -102,6 +102,7 @@ export class QueryCache {
   /** Listens for change-capture notifications (PostgreSQL only, once `startCapture` ran). */
   capture: ChangeListener | null = null;
   private readonly codec: EntryCodec;
+  private readonly keys: CacheKeys;
   private readonly flights = new Map<CacheKey, Flight>();
   private readonly pendingBumps = new Set<string>();
   private readonly counters = { misses: 0, bypassed: 0, coalesced: 0, staleServed: 0, storesRefused: 0, invalidations: 0, savedMs: 0 };
@@ -111,10 +112,11 @@ export class QueryCache {
 
   constructor(
     config: QoptConfig,
-    private readonly scope: string,
+    scope: string,
     private readonly runner: QueryRunner,
   ) {
     this.enabled = config.cache.enabled;
+    this.keys = new CacheKeys(scope);
     this.defaultTtlMs = config.cache.defaultTtlSeconds * 1000;
     this.leaseMs = Math.max(config.redis.commandTimeoutMs * 8, 2000);
     this.codec = new EntryCodec(config.cache.compression, config.cache.compressionThresholdBytes);
@@ -158,11 +160,11 @@ export class QueryCache {
     options: false | QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet<R>>,
   ): Promise<QueryResultSet<R>> {
-    if (!this.enabled || options === false || !analysis.cacheable) {
+    if (!this.enabled || options === false || !analysis.cacheable || (this.capture !== null && this.capture.isBlind(analysis.readTables))) {
       this.counters.bypassed += 1;
       return run();
     }
-    const key = cacheKeyOf(this.scope, analysis, params);
+    const key = this.keys.keyOf(analysis, params);
     const cached = this.memory.get(key);
     if (cached) {
       if (stillValid(this.local, cached.refs, cached.snapshot)) {
@@ -216,9 +218,12 @@ export class QueryCache {
   ): Promise<QueryResultSet> {
     const fields = fieldsOf(refs);
     let seen = await this.lookupShared(key, refs, fields);
-    if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, null);
+    if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
     const fromFile = await this.lookupFile(key, refs, fields, seen.lookup);
-    if (fromFile) return this.promote(key, refs, localSnapshot, fromFile.entry, seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields } : null);
+    if (fromFile) {
+      const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields } : null;
+      return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
+    }
     let leased = false;
     if (seen.lookup && this.redis) {
       leased = await this.redis.acquireLease(key, this.leaseMs, this.bus!.instanceId).catch(() => true);
@@ -226,7 +231,7 @@ export class QueryCache {
       while (!leased && Date.now() < deadline) {
         await sleep(LEASE_POLL_MS);
         seen = await this.lookupShared(key, refs, fields);
-        if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, null);
+        if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
         if (!seen.lookup) break;
         leased = await this.redis.acquireLease(key, this.leaseMs, this.bus!.instanceId).catch(() => true);
       }
@@ -278,6 +283,7 @@ export class QueryCache {
 
   private storeL1(key: CacheKey, refs: readonly GenerationRef[], localSnapshot: GenerationSnapshot, entry: StoredEntry, bytes: number): void {
     // The stale-set guard for L1: a write applied here since the read began means the result may predate it.
+    if (!this.memory.accepts(bytes)) return;
     if (!stillValid(this.local, refs, localSnapshot)) {
       this.counters.storesRefused += 1;
       return;
@@ -336,10 +342,12 @@ export class QueryCache {
     refs: readonly GenerationRef[],
     localSnapshot: GenerationSnapshot,
     entry: StoredEntry,
+    bytes: number,
     toRedis: { bytes: Buffer; lookup: RedisLookup; fields: readonly string[] } | null,
   ): QueryResultSet {
-    const result = freezeResult(entry.result);
-    this.storeL1(key, refs, localSnapshot, { ...entry, result }, toRedis?.bytes.length ?? this.codec.encode(entry).length);
+    // Freezing costs a walk over the rows: only worth it when L1 will hand the same object out again.
+    const result = this.memory.accepts(bytes) ? freezeResult(entry.result) : entry.result;
+    this.storeL1(key, refs, localSnapshot, { ...entry, result }, bytes);
     if (toRedis && this.redis) {
       this.redis.storeIfUnchanged(key, toRedis.bytes, Math.max(1, entry.expiresAt - Date.now()), toRedis.lookup, toRedis.fields).catch(() => undefined);
     }

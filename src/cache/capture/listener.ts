@@ -19,6 +19,10 @@ export class ChangeListener {
   readonly stats = { notifications: 0, reconnects: 0, errors: 0 };
   private client: pg.Client | null = null;
   private closed = false;
+  /** Unqualified names of the captured tables, as of the last (re)connection. */
+  private captured = new Set<string>();
+  /** True from a dropped connection until the resync after the reconnection is done. */
+  private away = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -44,13 +48,15 @@ export class ChangeListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${CAPTURE_CHANNEL}`);
-      this.client = client;
       const captured = await client.query<{ name: string }>(
         `SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1`,
         [CAPTURE_TRIGGER],
       );
+      this.captured = new Set(captured.rows.map((row) => row.name.split('.').pop()!));
       if (captured.rows.length > 0) await this.handlers.onResync(captured.rows.map((row) => row.name));
+      this.client = client;
+      this.away = false;
     } catch {
       this.stats.errors += 1;
       this.scheduleReconnect(client);
@@ -60,6 +66,7 @@ export class ChangeListener {
   private scheduleReconnect(client: pg.Client): void {
     if (this.closed || this.timer) return;
     if (this.client === client) this.client = null;
+    this.away = true;
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
     this.stats.reconnects += 1;
@@ -67,6 +74,15 @@ export class ChangeListener {
       this.timer = undefined;
       void this.connect();
     }, RECONNECT_DELAY_MS);
+  }
+
+  /**
+   * While the connection is away, a captured table may change unseen: reads of it must not be
+   * served from (or stored in) the cache until the resync.
+   */
+  isBlind(tables: readonly string[]): boolean {
+    if (!this.away) return false;
+    return tables.some((table) => this.captured.has(table.split('.').pop()!));
   }
 
   /** True while listening. */

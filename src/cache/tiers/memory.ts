@@ -49,6 +49,11 @@ export class MemoryTier {
     return this.lru.get(key);
   }
 
+  /** Whether an entry of this many bytes can be kept at all. */
+  accepts(bytes: number): boolean {
+    return bytes <= this.lru.maxSize;
+  }
+
   /** Stores an entry unless it alone is larger than the tier. */
   set(key: string, entry: MemoryEntry): void {
     if (entry.bytes > this.lru.maxSize) return;

@@ -28,34 +28,25 @@ export interface RedisLookup {
 }
 
 interface ScriptClient extends Redis {
-  qoptGetBuffer(entryKey: string, genKey: string, epoch: string, ...fields: string[]): Promise<[Buffer, Array<Buffer | null>, Buffer | null]>;
-  qoptStore(entryKey: string, genKey: string, value: Buffer, ttlMs: number, epoch: string, fieldCount: number, ...fieldsThenValues: string[]): Promise<number>;
-  qoptBump(genKey: string, epoch: string, ...fields: string[]): Promise<number>;
+  qoptStore(numberOfKeys: number, ...keysThenArgs: Array<string | Buffer>): Promise<number>;
+  qoptBump(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
 }
 
-// Reads the entry and the counters it depends on in one round trip.
-const GET_SCRIPT = `
-redis.call('HSETNX', KEYS[2], 'epoch', ARGV[1])
-local e = redis.call('HGET', KEYS[2], 'epoch')
-local g = redis.call('HMGET', KEYS[2], unpack(ARGV, 2))
-local v = redis.call('GET', KEYS[1])
-return {e, g, v}`;
-
 // The stale-set guard: the entry is written only if no counter moved since the read began.
+// KEYS = entry, epoch, counters…; ARGV = value, ttl ms, epoch, counter values…
 const STORE_SCRIPT = `
-if redis.call('HGET', KEYS[2], 'epoch') ~= ARGV[3] then return 0 end
-local n = tonumber(ARGV[4])
-local current = redis.call('HMGET', KEYS[2], unpack(ARGV, 5, 4 + n))
-for i = 1, n do
-  if (tonumber(current[i]) or 0) ~= tonumber(ARGV[4 + n + i]) then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
+for i = 3, #KEYS do
+  if (tonumber(redis.call('GET', KEYS[i])) or 0) ~= tonumber(ARGV[i + 1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
+// KEYS = epoch, counters…; ARGV = a fresh epoch, used only if Redis has none (it lost its data).
 const BUMP_SCRIPT = `
-redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-for i = 2, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
-return #ARGV`;
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+for i = 2, #KEYS do redis.call('INCR', KEYS[i]) end
+return #KEYS`;
 
 function counterOf(raw: Buffer | string | null | undefined): number {
   return raw === null || raw === undefined ? 0 : Number(raw.toString());
@@ -69,7 +60,8 @@ function counterOf(raw: Buffer | string | null | undefined): number {
 export class RedisTier {
   readonly stats = emptyTierStats();
   readonly client: ScriptClient;
-  readonly genKey: string;
+  private readonly epochKey: string;
+  private readonly counterPrefix: string;
   private readonly entryPrefix: string;
   private readonly leasePrefix: string;
   private readonly breaker: CircuitBreakerPolicy;
@@ -79,7 +71,8 @@ export class RedisTier {
 
   constructor(private readonly options: RedisTierOptions) {
     const tag = `${options.keyPrefix}{qopt}`;
-    this.genKey = `${tag}:gen`;
+    this.epochKey = `${tag}:epoch`;
+    this.counterPrefix = `${tag}:g:`;
     this.entryPrefix = `${tag}:r:`;
     this.leasePrefix = `${tag}:lease:`;
     this.client = new Redis(options.url, {
@@ -90,9 +83,8 @@ export class RedisTier {
       maxRetriesPerRequest: 0,
       retryStrategy: () => 500,
     }) as ScriptClient;
-    this.client.defineCommand('qoptGet', { numberOfKeys: 2, lua: GET_SCRIPT });
-    this.client.defineCommand('qoptStore', { numberOfKeys: 2, lua: STORE_SCRIPT });
-    this.client.defineCommand('qoptBump', { numberOfKeys: 1, lua: BUMP_SCRIPT });
+    this.client.defineCommand('qoptStore', { lua: STORE_SCRIPT });
+    this.client.defineCommand('qoptBump', { lua: BUMP_SCRIPT });
     // Without a listener an 'error' event would crash the process; the breaker and metrics record it.
     this.client.on('error', () => undefined);
     this.client.on('ready', () => this.setAvailable(this.breaker.state !== CircuitState.Open));
@@ -145,10 +137,20 @@ export class RedisTier {
     return this.entryPrefix + key;
   }
 
-  /** Entry bytes and the counters of `fields`, read atomically. */
+  private counterKeys(fields: readonly string[]): string[] {
+    return fields.map((field) => this.counterPrefix + field);
+  }
+
+  /** Entry bytes, the data-set epoch and the counters of `fields`, in one MGET (one slot: one hash tag). */
   async lookup(key: string, fields: readonly string[]): Promise<RedisLookup> {
-    const [epoch, counters, bytes] = await this.run(() => this.client.qoptGetBuffer(this.entryKey(key), this.genKey, randomUUID(), ...fields));
-    return { epoch: `redis:${epoch.toString()}`, counters: counters.map(counterOf), bytes };
+    const keys = [this.entryKey(key), this.epochKey, ...this.counterKeys(fields)];
+    let values = await this.run(() => this.client.mgetBuffer(keys));
+    if (values[1] === null) {
+      // No epoch: a new or wiped Redis. Create one so that snapshots taken from now on can match.
+      await this.run(() => this.client.set(this.epochKey, randomUUID(), 'NX'));
+      values = await this.run(() => this.client.mgetBuffer(keys));
+    }
+    return { epoch: `redis:${String(values[1])}`, bytes: values[0] ?? null, counters: values.slice(2).map(counterOf) };
   }
 
   /** Stores an entry if the counters still hold the values the read began with; false when a write got there first. */
@@ -156,7 +158,8 @@ export class RedisTier {
     const values = seen.counters.map(String);
     const epoch = seen.epoch.slice('redis:'.length);
     const ttl = Math.max(1, Math.ceil(ttlMs));
-    const stored = await this.run(() => this.client.qoptStore(this.entryKey(key), this.genKey, bytes, ttl, epoch, fields.length, ...fields, ...values));
+    const keys = [this.entryKey(key), this.epochKey, ...this.counterKeys(fields)];
+    const stored = await this.run(() => this.client.qoptStore(keys.length, ...keys, bytes, String(ttl), epoch, ...values));
     if (stored === 1) this.stats.stores += 1;
     return stored === 1;
   }
@@ -164,7 +167,8 @@ export class RedisTier {
   /** Increments counters in Redis (one script, one round trip). */
   async bump(fields: readonly string[]): Promise<void> {
     if (fields.length === 0) return;
-    await this.run(() => this.client.qoptBump(this.genKey, randomUUID(), ...fields));
+    const keys = [this.epochKey, ...this.counterKeys(fields)];
+    await this.run(() => this.client.qoptBump(keys.length, ...keys, randomUUID()));
   }
 
   /** Deletes entries whose key matches a glob (case-insensitive); returns how many. */
