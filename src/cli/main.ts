@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { QoptError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
+import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerBench(program);
   registerLoadWorkload(program);
+  registerCache(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
