@@ -4,6 +4,8 @@ import { createOptimizer } from '../../src/optimizer.js';
 import type { Optimizer } from '../../src/optimizer.js';
 import { Rng } from '../workloads/index.js';
 
+const READS_PER_WRITE = 4;
+
 /** Which cache set-up the checker runs against. */
 export type ConsistencyMode = 'l1' | 'l1+l2' | 'two-instances';
 
@@ -172,8 +174,14 @@ export async function runConsistencyCheck(options: ConsistencyOptions): Promise<
       const seen = new Map(result.rows.map((row) => [row.id, Number(row.v)]));
       history.judge(before, shape.ids(id, hotRows).filter((x) => x <= hotRows), seen, ended, shape.sql);
     };
+    // Reads are paced to at most READS_PER_WRITE per started write, so they stay interleaved with
+    // the writes until the end instead of using up the budget while the (slower) writes lag.
     const worker = async (role: 'read' | 'write'): Promise<void> => {
       while (remaining > 0) {
+        if (role === 'read' && reads >= READS_PER_WRITE * (writes + 1)) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
         remaining -= 1;
         if (role === 'write') {
           writes += 1;
