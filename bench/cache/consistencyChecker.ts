@@ -38,64 +38,69 @@ export interface ConsistencyReport {
   seconds: number;
 }
 
+/** One write as the checker saw it: its real-time interval and what it did to the row. */
 interface WriteRecord {
-  kind: 'upsert' | 'delete';
-  seq: number;
+  /** 'upsert' wrote version `seq`; 'delete' removed the row; 'none' changed nothing (no such row). */
+  kind: 'upsert' | 'delete' | 'none' | 'pending';
+  seq: number | null;
+  startedAt: number;
   endedAt: number;
 }
 
-interface PendingDelete {
-  startedAt: number;
-  seq: number | null;
-}
-
 /**
- * Tracks, per row, the last write that had completed, and judges reads: a read that began after a
- * write completed must show that write (or a later one). Sequence numbers come from the database
- * (`nextval` under the row lock), so they follow commit order per row.
+ * Judges reads by real-time order (linearizability per row): a read must not return a state that
+ * a write which completed before the read began had already replaced. Version numbers only name
+ * states (`nextval` in an upsert's VALUES is taken before it waits on a conflicting delete, so
+ * versions need not follow commit order); "replaced" is decided from the writes' intervals:
+ * Y certainly came after X when Y started after X completed.
  */
 class History {
-  private readonly last = new Map<number, WriteRecord>();
-  private readonly deletes = new Map<number, PendingDelete[]>();
+  private readonly writes = new Map<number, WriteRecord[]>();
+  private readonly bySeq = new Map<number, WriteRecord>();
   staleReads = 0;
   readonly examples: string[] = [];
 
-  completed(id: number, record: WriteRecord): void {
-    const known = this.last.get(id);
-    if (!known || known.seq < record.seq) this.last.set(id, record);
+  started(id: number): WriteRecord {
+    const record: WriteRecord = { kind: 'pending', seq: null, startedAt: performance.now(), endedAt: Number.POSITIVE_INFINITY };
+    const list = this.writes.get(id) ?? [];
+    list.push(record);
+    this.writes.set(id, list);
+    return record;
   }
 
-  deleteStarted(id: number): PendingDelete {
-    const pending: PendingDelete = { startedAt: performance.now(), seq: null };
-    const list = this.deletes.get(id) ?? [];
-    list.push(pending);
-    this.deletes.set(id, list);
-    return pending;
+  completed(record: WriteRecord, kind: 'upsert' | 'delete' | 'none', seq: number | null): void {
+    record.kind = kind;
+    record.seq = seq;
+    record.endedAt = performance.now();
+    if (kind === 'upsert' && seq !== null) this.bySeq.set(seq, record);
   }
 
-  /** Which writes had completed when a read began: a copy, since later writes change the map. */
-  snapshot(): Map<number, WriteRecord> {
-    return new Map(this.last);
-  }
-
-  judge(before: Map<number, WriteRecord>, ids: readonly number[], seen: ReadonlyMap<number, number>, readEnded: number, what: string): void {
+  judge(readStarted: number, readEnded: number, ids: readonly number[], seen: ReadonlyMap<number, number>, what: string): void {
     for (const id of ids) {
-      const floor = before.get(id);
-      if (!floor) continue;
+      const writes = this.writes.get(id) ?? [];
       const version = seen.get(id);
-      let stale: boolean;
-      if (version !== undefined) stale = version < floor.seq;
-      else if (floor.kind === 'delete') stale = false;
-      else {
-        // Absent is fine only if a delete that began before the read ended may have come after the floor.
-        const deletes = this.deletes.get(id) ?? [];
-        stale = !deletes.some((d) => d.startedAt < readEnded && (d.seq === null || d.seq > floor.seq));
-      }
-      if (stale) {
-        this.staleReads += 1;
-        if (this.examples.length < 5) this.examples.push(`${what}: row ${id} read as ${version ?? 'absent'} after ${floor.kind} #${floor.seq} completed`);
-      }
+      const stale = version !== undefined ? this.staleVersion(writes, version, readStarted) : this.staleAbsence(writes, readStarted, readEnded);
+      if (!stale) continue;
+      this.staleReads += 1;
+      if (this.examples.length < 5) this.examples.push(`${what}: row ${id} read as ${version ?? 'absent'}, replaced before the read began`);
     }
+  }
+
+  private staleVersion(writes: readonly WriteRecord[], version: number, readStarted: number): boolean {
+    const producer = this.bySeq.get(version);
+    // A version whose write has not completed yet may be the newest state.
+    if (!producer) return false;
+    return writes.some((y) => y !== producer && (y.kind === 'upsert' || y.kind === 'delete') && y.endedAt < readStarted && y.startedAt > producer.endedAt);
+  }
+
+  private staleAbsence(writes: readonly WriteRecord[], readStarted: number, readEnded: number): boolean {
+    return writes.some(
+      (y) =>
+        y.kind === 'upsert' &&
+        y.endedAt < readStarted &&
+        // Absent is fine if some delete may have committed after y: it did not finish before y began, and began before the read ended.
+        !writes.some((d) => (d.kind === 'delete' || d.kind === 'pending') && !(d.endedAt < y.startedAt) && d.startedAt < readEnded),
+    );
   }
 }
 
@@ -132,47 +137,45 @@ export async function runConsistencyCheck(options: ConsistencyOptions): Promise<
   let reads = 0;
   let writes = 0;
   let remaining = options.operations;
-  const started = performance.now();
+  const runStarted = performance.now();
   let stats: ReturnType<Optimizer['cache']['stats']>[] = [];
   try {
     const qo0 = instances[0]!;
     await qo0.query('CREATE SEQUENCE wseq');
     await qo0.query('CREATE TABLE hot (id int PRIMARY KEY, v bigint NOT NULL)');
     for (let id = 1; id <= hotRows; id += 1) {
+      const record = history.started(id);
       const row = await qo0.query<{ v: string }>("INSERT INTO hot VALUES ($1, nextval('wseq')) RETURNING v", [id]);
-      history.completed(id, { kind: 'upsert', seq: Number(row.rows[0]!.v), endedAt: performance.now() });
+      history.completed(record, 'upsert', Number(row.rows[0]!.v));
     }
     const pick = () => instances[rng.int(0, instances.length - 1)]!;
     const write = async (qo: Optimizer): Promise<void> => {
       const id = rng.int(1, hotRows);
       const choice = rng.next();
       const run = <R>(sql: string, params: unknown[]) => (options.bypassInvalidation ? qo.driver.query<R>(sql, params) : qo.query<R>(sql, params));
+      const record = history.started(id);
       if (choice < 0.6) {
         const result = await run<{ v: string }>("UPDATE hot SET v = nextval('wseq') WHERE id = $1 RETURNING v", [id]);
-        if (result.rows[0]) history.completed(id, { kind: 'upsert', seq: Number(result.rows[0].v), endedAt: performance.now() });
+        history.completed(record, result.rows[0] ? 'upsert' : 'none', result.rows[0] ? Number(result.rows[0].v) : null);
       } else if (choice < 0.8) {
-        const pending = history.deleteStarted(id);
-        const result = await run<{ s: string }>("DELETE FROM hot WHERE id = $1 RETURNING nextval('wseq') AS s", [id]);
-        if (result.rows[0]) {
-          pending.seq = Number(result.rows[0].s);
-          history.completed(id, { kind: 'delete', seq: pending.seq, endedAt: performance.now() });
-        } else pending.seq = -1;
+        const result = await run<{ s: string }>('DELETE FROM hot WHERE id = $1 RETURNING id', [id]);
+        history.completed(record, result.rows[0] ? 'delete' : 'none', null);
       } else {
         const result = await run<{ v: string }>(
           "INSERT INTO hot VALUES ($1, nextval('wseq')) ON CONFLICT (id) DO UPDATE SET v = nextval('wseq') RETURNING v",
           [id],
         );
-        history.completed(id, { kind: 'upsert', seq: Number(result.rows[0]!.v), endedAt: performance.now() });
+        history.completed(record, 'upsert', Number(result.rows[0]!.v));
       }
     };
     const read = async (qo: Optimizer): Promise<void> => {
       const id = rng.int(1, hotRows);
       const shape = READS[rng.int(0, READS.length - 1)]!;
-      const before = history.snapshot();
+      const started = performance.now();
       const result = await qo.query<{ id: number; v: string }>(shape.sql, shape.params(id, hotRows));
       const ended = performance.now();
       const seen = new Map(result.rows.map((row) => [row.id, Number(row.v)]));
-      history.judge(before, shape.ids(id, hotRows).filter((x) => x <= hotRows), seen, ended, shape.sql);
+      history.judge(started, ended, shape.ids(id, hotRows).filter((x) => x <= hotRows), seen, shape.sql);
     };
     // Reads are paced to at most READS_PER_WRITE per started write, so they stay interleaved with
     // the writes until the end instead of using up the budget while the (slower) writes lag.
@@ -203,7 +206,7 @@ export async function runConsistencyCheck(options: ConsistencyOptions): Promise<
     await admin.end();
     if (redis) await dropPrefix(redis, prefix);
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - runStarted) / 1000;
   const hits = stats.reduce((sum, s) => sum + s.l1.hits + (s.l2?.hits ?? 0), 0);
   const misses = stats.reduce((sum, s) => sum + s.misses, 0);
   return {
