@@ -99,9 +99,9 @@ export const cacheBenchmark: Benchmark<CacheBenchState> = {
       ANALYZE bench_rows;`);
     context.log('cache: loading the sheets workload for the heavy query');
     const sheets = workloadByName('sheets');
-    await loadWorkload(l1.driver, sheets, context.quick ? 0.05 : 0.1, quietProgress);
+    await loadWorkload(l1.driver, sheets, context.quick ? 0.02 : 0.1, quietProgress);
     const heavyQuery = sheets.queries.find((query) => query.name === 'filter_rows_self_join')!;
-    const heavy = { sql: heavyQuery.sql, params: heavyQuery.params(new Rng(5), sheets.sizes(context.quick ? 0.05 : 0.1)) };
+    const heavy = { sql: heavyQuery.sql, params: heavyQuery.params(new Rng(5), sheets.sizes(context.quick ? 0.02 : 0.1)) };
     const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
     const redis = new Redis(redisUrl);
     const rows100 = (await pool.query(ROWS_SQL, [100])).rows;
@@ -121,9 +121,9 @@ export const cacheBenchmark: Benchmark<CacheBenchState> = {
   },
 
   async measure(state, context) {
-    const hits = context.quick ? 20_000 : 100_000;
-    const remote = context.quick ? 1_500 : 5_000;
-    const misses = context.quick ? 500 : 2_000;
+    const hits = context.quick ? 10_000 : 100_000;
+    const remote = context.quick ? 1_000 : 5_000;
+    const misses = context.quick ? 300 : 2_000;
     const { l1, l2, pool, redis, bento } = state;
     for (const size of [1, 100, 1000]) await l1.query(ROWS_SQL, [size]);
     await l2.query(ROWS_SQL, [100]);
@@ -151,7 +151,7 @@ export const cacheBenchmark: Benchmark<CacheBenchState> = {
       miss_l1_us: () => l1.query(MISS_SQL, missArgs()),
       miss_l2_us: () => l2.query(MISS_SQL, missArgs()),
     });
-    const heavy_run_us = await timePerCallMicros(context.quick ? 3 : 10, () => l1.query(state.heavy.sql, state.heavy.params, { cache: false }));
+    const heavy_run_us = await timePerCallMicros(context.quick ? 2 : 10, () => l1.query(state.heavy.sql, state.heavy.params, { cache: false }));
     await l1.query(state.heavy.sql, state.heavy.params);
     const heavy_cached_us = await timePerCallMicros(hits, () => l1.query(state.heavy.sql, state.heavy.params));
     const { l1_hit_1row_us, l1_hit_100rows_us, l1_hit_1000rows_us, bento_l1_hit_100rows_us } = memory;

@@ -36,19 +36,35 @@ export function cacheKeyOf(scope: string, analysis: SqlAnalysis, params: readonl
   return `${scope}\u0001${analysis.canonical}\u0001${parametersText(params)}` as CacheKey;
 }
 
-/** Builds keys for one scope, remembering the statement part beside each (memoized, frozen) analysis. */
+/** The two names of one cached result: a short one for this process's L1, the full key for shared tiers. */
+export interface EntryKeys {
+  /** Statement id (interned per process) + parameters: cheap to hash on every L1 lookup. */
+  local: string;
+  full: CacheKey;
+}
+
+/** Builds keys for one scope, remembering the statement parts beside each (memoized, frozen) analysis. */
 export class CacheKeys {
-  private readonly statementParts = new WeakMap<SqlAnalysis, string>();
+  private readonly statementParts = new WeakMap<SqlAnalysis, { full: string; local: string }>();
+  private readonly statementIds = new Map<string, string>();
 
   constructor(private readonly scope: string) {}
 
-  /** Same value as `cacheKeyOf(scope, analysis, params)`, without rebuilding the statement part. */
-  keyOf(analysis: SqlAnalysis, params: readonly unknown[]): CacheKey {
-    let statement = this.statementParts.get(analysis);
-    if (statement === undefined) {
-      statement = `${this.scope}\u0001${analysis.canonical}\u0001`;
-      this.statementParts.set(analysis, statement);
+  /** Both keys of a read; `full` equals `cacheKeyOf(scope, analysis, params)`. */
+  keysOf(analysis: SqlAnalysis, params: readonly unknown[]): EntryKeys {
+    let parts = this.statementParts.get(analysis);
+    if (parts === undefined) {
+      const full = `${this.scope}\u0001${analysis.canonical}\u0001`;
+      // Two texts with one canonical form share an id, so they share L1 entries as they share shared-tier keys.
+      let id = this.statementIds.get(full);
+      if (id === undefined) {
+        id = `#${this.statementIds.size}\u0001`;
+        this.statementIds.set(full, id);
+      }
+      parts = { full, local: id };
+      this.statementParts.set(analysis, parts);
     }
-    return (statement + parametersText(params)) as CacheKey;
+    const text = parametersText(params);
+    return { local: parts.local + text, full: (parts.full + text) as CacheKey };
   }
 }

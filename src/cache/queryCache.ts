@@ -13,7 +13,7 @@ import type { GenerationRef } from './dependencies.js';
 import { LocalGenerations, sameSnapshot, snapshotOf } from './generations.js';
 import type { GenerationSnapshot } from './generations.js';
 import { CacheKeys } from './keys.js';
-import type { CacheKey } from './keys.js';
+import type { EntryKeys } from './keys.js';
 import { globToRegExp } from './glob.js';
 import { FileTier } from './tiers/file.js';
 import { MemoryTier } from './tiers/memory.js';
@@ -103,7 +103,7 @@ export class QueryCache {
   capture: ChangeListener | null = null;
   private readonly codec: EntryCodec;
   private readonly keys: CacheKeys;
-  private readonly flights = new Map<CacheKey, Flight>();
+  private readonly flights = new Map<string, Flight>();
   private readonly pendingBumps = new Set<string>();
   private readonly counters = { misses: 0, bypassed: 0, coalesced: 0, staleServed: 0, storesRefused: 0, invalidations: 0, savedMs: 0 };
   private readonly warnings: string[] = [];
@@ -164,8 +164,8 @@ export class QueryCache {
       this.counters.bypassed += 1;
       return run();
     }
-    const key = this.keys.keyOf(analysis, params);
-    const cached = this.memory.get(key);
+    const key = this.keys.keysOf(analysis, params);
+    const cached = this.memory.get(key.local);
     if (cached) {
       if (stillValid(this.local, cached.refs, cached.snapshot)) {
         const now = Date.now();
@@ -181,20 +181,20 @@ export class QueryCache {
           return cached.result as QueryResultSet<R>;
         }
       }
-      this.memory.delete(key);
+      this.memory.delete(key.local);
     }
     this.memory.stats.misses += 1;
     return (await this.load(key, analysis, params, options, run as () => Promise<QueryResultSet>)) as QueryResultSet<R>;
   }
 
   private load(
-    key: CacheKey,
+    key: EntryKeys,
     analysis: SqlAnalysis,
     params: readonly unknown[],
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
-    const flight = this.flights.get(key);
+    const flight = this.flights.get(key.local);
     // Joining a load is safe only if no write committed since it began: its result would predate that write.
     if (flight && stillValid(this.local, flight.refs, flight.snapshot)) {
       this.counters.coalesced += 1;
@@ -203,14 +203,14 @@ export class QueryCache {
     const refs = readDependencies(analysis, params, options?.tags ?? []);
     const snapshot = this.local.snapshot(refs);
     const promise = this.fill(key, refs, snapshot, options, run).finally(() => {
-      if (this.flights.get(key)?.promise === promise) this.flights.delete(key);
+      if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
     });
-    this.flights.set(key, { promise, refs, snapshot });
+    this.flights.set(key.local, { promise, refs, snapshot });
     return promise;
   }
 
   private async fill(
-    key: CacheKey,
+    key: EntryKeys,
     refs: readonly GenerationRef[],
     localSnapshot: GenerationSnapshot,
     options: QueryCacheOptions | undefined,
@@ -226,25 +226,25 @@ export class QueryCache {
     }
     let leased = false;
     if (seen.lookup && this.redis) {
-      leased = await this.redis.acquireLease(key, this.leaseMs, this.bus!.instanceId).catch(() => true);
+      leased = await this.redis.acquireLease(key.full, this.leaseMs, this.bus!.instanceId).catch(() => true);
       const deadline = Date.now() + this.leaseMs;
       while (!leased && Date.now() < deadline) {
         await sleep(LEASE_POLL_MS);
         seen = await this.lookupShared(key, refs, fields);
         if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
         if (!seen.lookup) break;
-        leased = await this.redis.acquireLease(key, this.leaseMs, this.bus!.instanceId).catch(() => true);
+        leased = await this.redis.acquireLease(key.full, this.leaseMs, this.bus!.instanceId).catch(() => true);
       }
     }
     try {
       return await this.runAndStore(key, refs, localSnapshot, seen.lookup, fields, options, run);
     } finally {
-      if (leased && this.redis) this.redis.releaseLease(key).catch(() => undefined);
+      if (leased && this.redis) this.redis.releaseLease(key.full).catch(() => undefined);
     }
   }
 
   private async runAndStore(
-    key: CacheKey,
+    key: EntryKeys,
     refs: readonly GenerationRef[],
     localSnapshot: GenerationSnapshot,
     lookup: RedisLookup | null,
@@ -271,35 +271,35 @@ export class QueryCache {
     this.storeL1(key, refs, localSnapshot, entry, bytes.length);
     if (lookup && this.redis) {
       this.redis
-        .storeIfUnchanged(key, bytes, ttlMs + swrMs, lookup, fields)
+        .storeIfUnchanged(key.full, bytes, ttlMs + swrMs, lookup, fields)
         .then((stored) => {
           if (!stored) this.counters.storesRefused += 1;
         })
         .catch(() => undefined);
     }
-    if (this.file && (lookup || !this.redis)) void this.file.set(key, bytes);
+    if (this.file && (lookup || !this.redis)) void this.file.set(key.full, bytes);
     return result;
   }
 
-  private storeL1(key: CacheKey, refs: readonly GenerationRef[], localSnapshot: GenerationSnapshot, entry: StoredEntry, bytes: number): void {
+  private storeL1(key: EntryKeys, refs: readonly GenerationRef[], localSnapshot: GenerationSnapshot, entry: StoredEntry, bytes: number): void {
     // The stale-set guard for L1: a write applied here since the read began means the result may predate it.
     if (!this.memory.accepts(bytes)) return;
     if (!stillValid(this.local, refs, localSnapshot)) {
       this.counters.storesRefused += 1;
       return;
     }
-    this.memory.set(key, { result: entry.result, refs, snapshot: localSnapshot, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, costMs: entry.costMs, bytes });
+    this.memory.set(key.local, { fullKey: key.full, result: entry.result, refs, snapshot: localSnapshot, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, costMs: entry.costMs, bytes });
   }
 
   private async lookupShared(
-    key: CacheKey,
+    key: EntryKeys,
     refs: readonly GenerationRef[],
     fields: readonly string[],
   ): Promise<{ lookup: RedisLookup | null; hit: StoredEntry | null }> {
     if (!this.redis?.isAvailable) return { lookup: null, hit: null };
     let lookup: RedisLookup;
     try {
-      lookup = await this.redis.lookup(key, fields);
+      lookup = await this.redis.lookup(key.full, fields);
     } catch {
       return { lookup: null, hit: null };
     }
@@ -316,7 +316,7 @@ export class QueryCache {
   }
 
   private async lookupFile(
-    key: CacheKey,
+    key: EntryKeys,
     refs: readonly GenerationRef[],
     fields: readonly string[],
     lookup: RedisLookup | null,
@@ -324,7 +324,7 @@ export class QueryCache {
     if (!this.file) return null;
     // With Redis configured but unreachable, a file entry's snapshot cannot be checked: skip the tier.
     if (this.redis && !lookup) return null;
-    const bytes = await this.file.get(key);
+    const bytes = await this.file.get(key.full);
     const entry = bytes ? this.codec.decode(bytes) : null;
     const current = lookup ? snapshotFromLookup(refs, fields, lookup) : this.local.snapshot(refs);
     const epoch = lookup ? lookup.epoch : this.local.epoch;
@@ -338,7 +338,7 @@ export class QueryCache {
   }
 
   private promote(
-    key: CacheKey,
+    key: EntryKeys,
     refs: readonly GenerationRef[],
     localSnapshot: GenerationSnapshot,
     entry: StoredEntry,
@@ -349,19 +349,19 @@ export class QueryCache {
     const result = this.memory.accepts(bytes) ? freezeResult(entry.result) : entry.result;
     this.storeL1(key, refs, localSnapshot, { ...entry, result }, bytes);
     if (toRedis && this.redis) {
-      this.redis.storeIfUnchanged(key, toRedis.bytes, Math.max(1, entry.expiresAt - Date.now()), toRedis.lookup, toRedis.fields).catch(() => undefined);
+      this.redis.storeIfUnchanged(key.full, toRedis.bytes, Math.max(1, entry.expiresAt - Date.now()), toRedis.lookup, toRedis.fields).catch(() => undefined);
     }
     return result;
   }
 
   private refreshInBackground(
-    key: CacheKey,
+    key: EntryKeys,
     analysis: SqlAnalysis,
     params: readonly unknown[],
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): void {
-    if (this.flights.has(key)) return;
+    if (this.flights.has(key.local)) return;
     this.memory.stats.misses += 1;
     this.load(key, analysis, params, options, run).catch((error: unknown) => this.warn(`stale-while-revalidate refresh failed: ${String(error)}`));
   }
@@ -405,7 +405,7 @@ export class QueryCache {
 
   private async dropMatching(glob: string): Promise<number> {
     const pattern = globToRegExp(glob);
-    let removed = this.memory.deleteWhere((key) => pattern.test(key));
+    let removed = this.memory.deleteWhere((entry) => pattern.test(entry.fullKey));
     if (this.file) removed += await this.file.deleteWhere((key) => pattern.test(key));
     return removed;
   }

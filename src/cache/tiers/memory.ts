@@ -4,6 +4,8 @@ import type { GenerationRef } from '../dependencies.js';
 
 /** An L1 entry: a frozen result handed out as is. */
 export interface MemoryEntry {
+  /** The entry's full key (the L1 map uses a short one): what key patterns match. */
+  fullKey: string;
   result: QueryResultSet;
   refs: readonly GenerationRef[];
   snapshot: readonly number[];
@@ -66,11 +68,11 @@ export class MemoryTier {
     this.lru.delete(key);
   }
 
-  /** Removes keys for which `match` says yes; returns how many. */
-  deleteWhere(match: (key: string) => boolean): number {
+  /** Removes entries for which `match` says yes; returns how many. */
+  deleteWhere(match: (entry: MemoryEntry) => boolean): number {
     let removed = 0;
-    for (const key of [...this.lru.keys()]) {
-      if (match(key)) {
+    for (const [key, entry] of [...this.lru.entries()]) {
+      if (match(entry)) {
         this.lru.delete(key);
         removed += 1;
       }
