@@ -217,26 +217,24 @@ export class QueryCache {
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
     const fields = fieldsOf(refs);
-    const lease = { owner: this.bus?.instanceId ?? '', ttlMs: this.leaseMs };
-    let seen = await this.lookupShared(key, refs, fields, lease);
+    let seen = await this.lookupShared(key, refs, fields);
     if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
     const fromFile = await this.lookupFile(key, refs, fields, seen.lookup);
     if (fromFile) {
       const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields } : null;
-      if (seen.lookup?.leased) this.redis?.releaseLease(key.full).catch(() => undefined);
       return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
     }
-    let leased = seen.lookup?.leased ?? false;
-    if (seen.lookup && !leased && this.redis) {
-      // An invalid entry was present (so the script took no lease): ask for it on its own.
-      if (seen.lookup.bytes) leased = await this.redis.acquireLease(key.full, this.leaseMs, lease.owner).catch(() => true);
+    let leased = false;
+    if (seen.lookup && this.redis) {
+      const owner = this.bus!.instanceId;
+      leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
       const deadline = Date.now() + this.leaseMs;
       while (!leased && Date.now() < deadline) {
         await sleep(LEASE_POLL_MS);
-        seen = await this.lookupShared(key, refs, fields, lease);
+        seen = await this.lookupShared(key, refs, fields);
         if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
         if (!seen.lookup) break;
-        leased = seen.lookup.leased || (seen.lookup.bytes !== null && (await this.redis.acquireLease(key.full, this.leaseMs, lease.owner).catch(() => true)));
+        leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
       }
     }
     try {
@@ -298,12 +296,11 @@ export class QueryCache {
     key: EntryKeys,
     refs: readonly GenerationRef[],
     fields: readonly string[],
-    lease?: { owner: string; ttlMs: number },
   ): Promise<{ lookup: RedisLookup | null; hit: StoredEntry | null }> {
     if (!this.redis?.isAvailable) return { lookup: null, hit: null };
     let lookup: RedisLookup;
     try {
-      lookup = await this.redis.lookup(key.full, fields, lease);
+      lookup = await this.redis.lookup(key.full, fields);
     } catch {
       return { lookup: null, hit: null };
     }

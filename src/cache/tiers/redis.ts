@@ -23,33 +23,14 @@ export interface RedisTierOptions {
 export interface RedisLookup {
   /** Identifies this Redis data set: a Redis that lost its data gets a new one, so old snapshots never match. */
   epoch: string;
-  /** This caller took the single-flight lease (asked for, and the entry was absent). */
-  leased: boolean;
   counters: number[];
   bytes: Buffer | null;
 }
 
 interface ScriptClient extends Redis {
-  qoptLookupBuffer(numberOfKeys: number, ...keysThenArgs: string[]): Promise<Array<Buffer | number | null>>;
   qoptStore(numberOfKeys: number, ...keysThenArgs: Array<string | Buffer>): Promise<number>;
   qoptBump(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
 }
-
-// One round trip for a lookup: the data-set epoch (created if Redis has none: it lost its data), the
-// entry, the counters, and — when the entry is absent and a lease is asked for — the single-flight lease.
-// KEYS = entry, epoch, lease, counters…; ARGV = fresh epoch, lease owner, lease ttl ms (0 = no lease)
-const LOOKUP_SCRIPT = `
-local e = redis.call('GET', KEYS[2])
-if not e then
-  e = ARGV[1]
-  redis.call('SET', KEYS[2], e)
-end
-local v = redis.call('GET', KEYS[1])
-local leased = 0
-if not v and tonumber(ARGV[3]) > 0 and redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3], 'NX') then leased = 1 end
-local out = {e, v or false, leased}
-for i = 4, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) or false end
-return out`;
 
 // The stale-set guard: the entry is written only if no counter moved since the read began.
 // KEYS = entry, epoch, counters…; ARGV = value, ttl ms, epoch, counter values…
@@ -102,7 +83,6 @@ export class RedisTier {
       maxRetriesPerRequest: 0,
       retryStrategy: () => 500,
     }) as ScriptClient;
-    this.client.defineCommand('qoptLookup', { lua: LOOKUP_SCRIPT });
     this.client.defineCommand('qoptStore', { lua: STORE_SCRIPT });
     this.client.defineCommand('qoptBump', { lua: BUMP_SCRIPT });
     // Without a listener an 'error' event would crash the process; the breaker and metrics record it.
@@ -162,19 +142,18 @@ export class RedisTier {
   }
 
   /**
-   * Entry bytes, the data-set epoch and the counters of `fields` in one script call (one slot: one
-   * hash tag); with `lease`, also takes the single-flight lease when the entry is absent.
+   * Entry bytes, the data-set epoch and the counters of `fields` in one MGET (one slot: one hash
+   * tag). A plain MGET, not a script: on this kind of machine EVALSHA cost ~300 µs more under load.
    */
-  async lookup(key: string, fields: readonly string[], lease?: { owner: string; ttlMs: number }): Promise<RedisLookup> {
-    const keys = [this.entryKey(key), this.epochKey, this.leasePrefix + key, ...this.counterKeys(fields)];
-    const args = [randomUUID(), lease?.owner ?? '', String(lease ? Math.max(1, Math.ceil(lease.ttlMs)) : 0)];
-    const values = await this.run(() => this.client.qoptLookupBuffer(keys.length, ...keys, ...args));
-    return {
-      epoch: `redis:${String(values[0])}`,
-      bytes: (values[1] as Buffer | null) ?? null,
-      leased: values[2] === 1,
-      counters: values.slice(3).map((value) => counterOf(value as Buffer | null)),
-    };
+  async lookup(key: string, fields: readonly string[]): Promise<RedisLookup> {
+    const keys = [this.entryKey(key), this.epochKey, ...this.counterKeys(fields)];
+    let values = await this.run(() => this.client.mgetBuffer(keys));
+    if (values[1] === null) {
+      // No epoch: a new or wiped Redis. Create one so that snapshots taken from now on can match.
+      await this.run(() => this.client.set(this.epochKey, randomUUID(), 'NX'));
+      values = await this.run(() => this.client.mgetBuffer(keys));
+    }
+    return { epoch: `redis:${String(values[1])}`, bytes: values[0] ?? null, counters: values.slice(2).map(counterOf) };
   }
 
   /** Stores an entry if the counters still hold the values the read began with; false when a write got there first. */
