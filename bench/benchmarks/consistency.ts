@@ -31,7 +31,7 @@ export const consistencyBenchmark: Benchmark<null> = {
         mode,
         databaseUrl: context.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test',
         redisUrl: context.redisUrl ?? 'redis://127.0.0.1:6379',
-        operations: context.quick ? 3_000 : 20_000,
+        operations: context.quick ? 1_200 : 20_000,
         seed: 1000 + Object.keys(values).length,
       });
       context.log(`consistency ${mode}: ${report.operations} operations (${report.reads} reads, ${report.writes} writes), ${report.staleReads} stale reads`);
