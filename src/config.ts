@@ -75,6 +75,8 @@ export const configSchema = z.strictObject({
       compression: z.boolean().default(true),
       /** Encoded results larger than this are compressed. */
       compressionThresholdBytes: z.number().int().min(0).default(4096),
+      /** LISTEN for the NOTIFYs of `qopt cache capture install` triggers (PostgreSQL only). */
+      changeCapture: z.boolean().default(true),
     })
     .prefault({}),
   monitor: z

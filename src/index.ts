@@ -59,3 +59,9 @@ export { createMetricsRegistry, DURATION_BUCKETS_SECONDS } from './monitor/prome
 export { pgStatStatementsStatus, readPgStatStatements, topQueries } from './monitor/pgStatStatements.js';
 export type { PgStatStatementsStatus, TopReport, TopQueryRow } from './monitor/pgStatStatements.js';
 export { AlertRuleError, PgStatStatementsUnavailableError } from './monitor/errors.js';
+export type { QueryOptions, QueryCacheOptions } from './queryOptions.js';
+export { QueryCache } from './cache/queryCache.js';
+export type { CacheStats } from './cache/queryCache.js';
+export type { TierStats } from './cache/tiers/memory.js';
+export { installCapture, removeCapture, capturedTables, CAPTURE_CHANNEL } from './cache/capture/install.js';
+export { CacheUsageError, CaptureError } from './cache/errors.js';

@@ -3,6 +3,9 @@ import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
+import { PgDriver } from './db/pgDriver.js';
+import { QueryCache } from './cache/queryCache.js';
+import type { QueryOptions } from './queryOptions.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
 import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
 import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
@@ -18,8 +21,14 @@ export type OptimizerOptions = QoptConfigInput & {
   driver?: Driver;
 };
 
-/** Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this. */
-export type CommittedWritesListener = (writes: readonly SqlAnalysis[]) => void;
+/**
+ * Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this.
+ * `params[i]` are the bound parameters of `writes[i]` when known (they let the cache invalidate by row).
+ */
+export type CommittedWritesListener = (
+  writes: readonly SqlAnalysis[],
+  params?: ReadonlyArray<readonly unknown[] | undefined>,
+) => void | Promise<void>;
 
 /** What `qo.transaction` hands its callback: statements on one connection inside one transaction. */
 export interface TransactionScope {
@@ -41,6 +50,8 @@ export class Optimizer {
   /** The performance monitor: recorder, slow log, N+1 findings, anomalies, alerts, Prometheus. */
   readonly monitor: PerformanceMonitor;
   readonly sql: SqlAnalyzer;
+  /** The multi-tier result cache: stats, invalidation by table / tag / pattern, warm-up. */
+  readonly cache: QueryCache;
   private readonly writeListeners = new Set<CommittedWritesListener>();
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
@@ -60,6 +71,8 @@ export class Optimizer {
       pool: 'pool' in driver ? (driver as { pool: PoolStatistics }).pool : undefined,
     });
     this.recorder = this.monitor.recorder;
+    this.cache = new QueryCache(config, driver.target, (sql, params) => this.query(sql, params));
+    this.onCommittedWrites((writes, params) => this.cache.onCommittedWrites(writes, params));
   }
 
   /** Anti-pattern and plan findings of a query (level ≤ 2 of `optimization.level`; `analyze` runs EXPLAIN ANALYZE, rolled back). */
@@ -89,13 +102,27 @@ export class Optimizer {
     return this.sql.analyze(sql);
   }
 
-  /** Runs a statement with bound parameters through the pipeline (autocommit). */
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
+  /** Runs a statement with bound parameters through the pipeline (autocommit); cacheable reads go through the cache. */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
     // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
     const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
-    const result = await this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, (text) => this.driver.query<R>(text, params)) : this.driver.query<R>(sql, params)), params);
-    if (changesData(analysis)) this.reportCommittedWrites([analysis]);
+    const run = (text: string) => this.driver.query<R>(text, params);
+    let executed = false;
+    const execute = (): Promise<QueryResultSet<R>> => {
+      executed = true;
+      const outcome = analysis.cacheable ? { cache: 'miss' as const } : undefined;
+      return this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, run) : run(sql)), params, outcome);
+    };
+    if (!analysis.cacheable) {
+      const result = await execute();
+      if (changesData(analysis)) await this.reportCommittedWrites([analysis], [params]);
+      return result;
+    }
+    const started = performance.now();
+    const result = await this.cache.read(analysis, params, options.cache, execute);
+    // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
+    if (!executed) await this.timed(analysis, async () => result, params, { cache: 'hit', durationMs: performance.now() - started });
     return result;
   }
 
@@ -105,16 +132,20 @@ export class Optimizer {
    */
   async transaction<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
     const writes: SqlAnalysis[] = [];
+    const writeParams: Array<readonly unknown[]> = [];
     const result = await this.driver.transaction((session: DriverSession) =>
       work({
         query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
           const analysis = this.sql.analyze(sql);
-          if (changesData(analysis)) writes.push(analysis);
+          if (changesData(analysis)) {
+            writes.push(analysis);
+            writeParams.push(params);
+          }
           return this.timed(analysis, () => session.query<R>(sql, params), params);
         },
       }),
     );
-    if (writes.length > 0) this.reportCommittedWrites(writes);
+    if (writes.length > 0) await this.reportCommittedWrites(writes, writeParams);
     return result;
   }
 
@@ -124,9 +155,12 @@ export class Optimizer {
     return () => this.writeListeners.delete(listener);
   }
 
-  /** Tells every listener that these statements have committed (the query path, transactions and the pool facade call it). */
-  reportCommittedWrites(writes: readonly SqlAnalysis[]): void {
-    for (const listener of this.writeListeners) listener(writes);
+  /**
+   * Tells every listener that these statements have committed (the query path, transactions and the
+   * pool facade call it); resolves when every listener is done (the cache: when every instance knows).
+   */
+  async reportCommittedWrites(writes: readonly SqlAnalysis[], params?: ReadonlyArray<readonly unknown[] | undefined>): Promise<void> {
+    await Promise.all([...this.writeListeners].map((listener) => listener(writes, params)));
   }
 
   /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
@@ -168,6 +202,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.cache.close();
     await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();
   }
@@ -185,5 +220,8 @@ export async function createOptimizer(options: OptimizerOptions = {}): Promise<O
       connectionTimeoutMs: config.database.connectionTimeoutMs,
       maxLifetimeSeconds: config.database.maxLifetimeSeconds,
     }));
-  return new Optimizer(config, driver, givenDriver === undefined);
+  const optimizer = new Optimizer(config, driver, givenDriver === undefined);
+  await optimizer.cache.start();
+  if (config.cache.enabled && config.cache.changeCapture && driver instanceof PgDriver) await optimizer.cache.startCapture(driver.pool.options);
+  return optimizer;
 }

@@ -3,6 +3,7 @@ import { QoptError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
+import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 import { registerRewrite } from './commands/rewrite.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTop(program);
   registerSlow(program);
   registerAlerts(program);
+  registerCache(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
