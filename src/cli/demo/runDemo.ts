@@ -60,10 +60,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const iterations = loop.params(rng, sizes, loop.iterations);
       options.log(`  running ${loop.name}: ${iterations.length} queries in a loop`);
       exampleParams.set(loop.name, iterations[0] ?? []);
-      for (const params of iterations) {
-        await qo.query(loop.query, params);
-        queriesRun += 1;
-      }
+      // One request context per loop, as a request handler would run it: the monitor counts repetitions inside it.
+      await qo.withContext(loop.name, async () => {
+        for (const params of iterations) {
+          await qo.query(loop.query, params);
+          queriesRun += 1;
+        }
+      });
     }
     const context: DemoContext = { qo, workload, scale: options.scale, sizes, queryNames, exampleParams };
     const sections: DemoReport['sections'] = [];
