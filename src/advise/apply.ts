@@ -1,0 +1,203 @@
+import pg from 'pg';
+import type { Driver } from '../db/driver.js';
+import type { PgDriver } from '../db/pgDriver.js';
+import { analyzeSql } from '../sql/analyze.js';
+import type { AdviceReport, IndexRecommendation } from './advisor.js';
+import { IndexApplyError } from './errors.js';
+import { DEFAULT_HISTORY_TABLE, ensureHistoryTable, recordHistory } from './history.js';
+import { quoteIdentifier, quoteQualified } from './indexCandidate.js';
+import type { AdvisorQuery } from './workload.js';
+
+/** Options of applying recommendations. */
+export interface ApplyOptions {
+  /** lock_timeout of CREATE / DROP INDEX CONCURRENTLY (default 5000 ms). */
+  lockTimeoutMs?: number;
+  /** An index whose queries got less than this much faster is dropped again (default 0.10). */
+  minGain?: number;
+  /** An index is dropped if any query on its table got more than this much slower (default 0.10). */
+  maxRegression?: number;
+  /** Timed executions of each parameter sample when measuring (median kept; default 3). */
+  repetitions?: number;
+  historyTable?: string;
+  /** Measured time per fingerprint before applying (ms); measured now when absent. */
+  baseline?: ReadonlyMap<string, number>;
+  log?: (message: string) => void;
+}
+
+/** What happened to one recommendation. */
+export interface AppliedIndex {
+  name: string;
+  definition: string;
+  status: 'kept' | 'dropped' | 'failed';
+  reason: string;
+  /** Measured time of its queries before and after (ms), and the gain. */
+  beforeMs: number;
+  afterMs: number;
+  measuredGain: number;
+  realBytes: number | null;
+}
+
+/** The outcome of an apply run. */
+export interface ApplyReport {
+  applied: AppliedIndex[];
+  /** Measured time per fingerprint at the end (ms). */
+  finalTimes: Map<string, number>;
+  baselineTimes: Map<string, number>;
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The median time (ms) of one run through a query's parameter samples (or its literal text once). */
+export async function measureQuery(driver: Driver, query: AdvisorQuery, repetitions: number): Promise<number> {
+  const samples = query.paramSamples.length > 0 ? query.paramSamples : [[]];
+  const totals: number[] = [];
+  for (let repetition = 0; repetition < repetitions; repetition += 1) {
+    let total = 0;
+    for (const params of samples) {
+      const started = performance.now();
+      await driver.query(query.sql, params);
+      total += performance.now() - started;
+    }
+    totals.push(total);
+  }
+  return medianOf(totals);
+}
+
+function executable(query: AdvisorQuery): boolean {
+  return query.paramSamples.length > 0 || !/\$\d/.test(query.sql);
+}
+
+async function dedicatedClient(driver: PgDriver, lockTimeoutMs: number): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: (driver.pool.options as { connectionString?: string }).connectionString });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query(`SET lock_timeout = ${Math.round(lockTimeoutMs)}`);
+  return client;
+}
+
+async function indexIsInvalid(client: pg.Client, name: string): Promise<boolean> {
+  const result = await client.query<{ valid: boolean }>('SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass($1)', [name]);
+  return result.rows.length > 0 && !result.rows[0]!.valid;
+}
+
+/** Drops every invalid index whose name starts with `qopt_` (leftovers of interrupted concurrent builds). */
+export async function cleanInvalidIndexes(driver: PgDriver, lockTimeoutMs = 5000, historyTable = DEFAULT_HISTORY_TABLE): Promise<string[]> {
+  const client = await dedicatedClient(driver, lockTimeoutMs);
+  try {
+    const invalid = await client.query<{ name: string; table: string }>(
+      `SELECT c.oid::regclass::text AS name, i.indrelid::regclass::text AS table FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       WHERE NOT i.indisvalid AND c.relname LIKE 'qopt\\_%' AND pg_table_is_visible(c.oid)`,
+    );
+    for (const row of invalid.rows) {
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${row.name}`);
+      await ensureHistoryTable(driver, historyTable);
+      await recordHistory(driver, { action: 'cleaned', indexName: row.name, table: row.table, definition: '', evidence: { reason: 'invalid leftover of an interrupted build' } }, historyTable);
+    }
+    return invalid.rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies recommendations one at a time: `CREATE INDEX CONCURRENTLY` under a lock timeout (an
+ * invalid leftover of a failed build is dropped), then measures the index's queries against the
+ * baseline; an index that gained less than `minGain`, or made any query on its table slower by
+ * more than `maxRegression`, is dropped `CONCURRENTLY` again. Every step goes to the history table.
+ */
+export async function applyRecommendations(driver: PgDriver, report: AdviceReport, workload: readonly AdvisorQuery[], options: ApplyOptions = {}): Promise<ApplyReport> {
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+  const minGain = options.minGain ?? 0.1;
+  const maxRegression = options.maxRegression ?? 0.1;
+  const repetitions = options.repetitions ?? 3;
+  const historyTable = options.historyTable ?? DEFAULT_HISTORY_TABLE;
+  const log = options.log ?? (() => undefined);
+  await ensureHistoryTable(driver, historyTable);
+  const measurable = workload.filter(executable);
+  const current = new Map<string, number>();
+  for (const query of measurable) {
+    current.set(query.fingerprint, options.baseline?.get(query.fingerprint) ?? (await measureQuery(driver, query, repetitions)));
+  }
+  const baselineTimes = new Map(current);
+  const applied: AppliedIndex[] = [];
+  const client = await dedicatedClient(driver, lockTimeoutMs);
+  try {
+    for (const recommendation of report.recommendations) {
+      applied.push(await applyOne(driver, client, recommendation, measurable, current, { minGain, maxRegression, repetitions, historyTable, log }));
+    }
+  } finally {
+    await client.end();
+  }
+  return { applied, finalTimes: current, baselineTimes };
+}
+
+interface StepOptions {
+  minGain: number;
+  maxRegression: number;
+  repetitions: number;
+  historyTable: string;
+  log: (message: string) => void;
+}
+
+async function applyOne(
+  driver: PgDriver,
+  client: pg.Client,
+  recommendation: IndexRecommendation,
+  measurable: readonly AdvisorQuery[],
+  current: Map<string, number>,
+  options: StepOptions,
+): Promise<AppliedIndex> {
+  const { name, table, definition } = recommendation;
+  options.log(`creating ${name}`);
+  try {
+    await client.query(definition);
+  } catch (error) {
+    // A failed concurrent build leaves an INVALID index behind that still slows every write: drop it.
+    if (await indexIsInvalid(client, name)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(name)}`);
+    const reason = (error as Error).message;
+    await recordHistory(driver, { action: 'failed', indexName: name, table, definition, evidence: { error: reason } }, options.historyTable);
+    if ((error as { code?: string }).code === '55P03') {
+      return { name, definition, status: 'failed', reason: `lock timeout: ${reason}`, beforeMs: 0, afterMs: 0, measuredGain: 0, realBytes: null };
+    }
+    throw new IndexApplyError(name, reason, { cause: error });
+  }
+  if (recommendation.candidate.keys.some((key) => key.expression)) await client.query(`ANALYZE ${quoteQualified(table)}`);
+  const size = await client.query<{ bytes: string }>('SELECT pg_relation_size(to_regclass($1))::text AS bytes', [name]);
+  const realBytes = Number(size.rows[0]?.bytes ?? 0);
+  const onTable = measurable.filter((query) => analyzeSql(query.sql).readTables.includes(table));
+  const own = onTable.filter((query) => recommendation.queries.includes(query.fingerprint));
+  const judged = own.length > 0 ? own : onTable;
+  const after = new Map<string, number>();
+  for (const query of onTable) after.set(query.fingerprint, await measureQuery(driver, query, options.repetitions));
+  const beforeMs = judged.reduce((sum, query) => sum + current.get(query.fingerprint)!, 0);
+  const afterMs = judged.reduce((sum, query) => sum + after.get(query.fingerprint)!, 0);
+  const measuredGain = beforeMs > 0 ? 1 - afterMs / beforeMs : 0;
+  const regressed = onTable.filter((query) => after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression));
+  const evidence = {
+    predictedBenefit: recommendation.benefit,
+    estimatedBytes: recommendation.estimatedBytes,
+    realBytes,
+    beforeMs,
+    afterMs,
+    measuredGain,
+    queries: onTable.map((query) => ({ fingerprint: query.fingerprint, name: query.name, beforeMs: current.get(query.fingerprint), afterMs: after.get(query.fingerprint) })),
+  };
+  await recordHistory(driver, { action: 'created', indexName: name, table, definition, evidence }, options.historyTable);
+  let reason = '';
+  if (judged.length === 0) reason = 'no measurable query uses its table';
+  else if (measuredGain < options.minGain) reason = `measured gain ${(measuredGain * 100).toFixed(1)} % is below ${(options.minGain * 100).toFixed(0)} %`;
+  else if (regressed.length > 0) reason = `${regressed.map((query) => query.name ?? query.fingerprint).join(', ')} got more than ${(options.maxRegression * 100).toFixed(0)} % slower`;
+  if (reason) {
+    options.log(`dropping ${name}: ${reason}`);
+    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(name)}`);
+    await recordHistory(driver, { action: 'dropped', indexName: name, table, definition, evidence: { ...evidence, reason } }, options.historyTable);
+    return { name, definition, status: 'dropped', reason, beforeMs, afterMs, measuredGain, realBytes };
+  }
+  for (const [fingerprint, ms] of after) current.set(fingerprint, ms);
+  await recordHistory(driver, { action: 'kept', indexName: name, table, definition, evidence }, options.historyTable);
+  return { name, definition, status: 'kept', reason: `measured gain ${(measuredGain * 100).toFixed(1)} %`, beforeMs, afterMs, measuredGain, realBytes };
+}
