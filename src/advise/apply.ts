@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Driver } from '../db/driver.js';
+import { planNodes } from '../db/explain.js';
 import type { PgDriver } from '../db/pgDriver.js';
 import { analyzeSql } from '../sql/analyze.js';
 import type { AdviceReport, IndexRecommendation } from './advisor.js';
@@ -65,6 +66,15 @@ export async function measureQuery(driver: Driver, query: AdvisorQuery, repetiti
     totals.push(total);
   }
   return medianOf(totals);
+}
+
+/** Whether the plan of any of the query's samples uses the named index. */
+async function planUses(driver: Driver, query: AdvisorQuery, indexName: string): Promise<boolean> {
+  for (const params of query.paramSamples.length > 0 ? query.paramSamples : [[]]) {
+    const explained = await driver.explain(query.sql, params);
+    for (const node of planNodes(explained.plan)) if (node['Index Name'] === indexName) return true;
+  }
+  return false;
 }
 
 function executable(query: AdvisorQuery): boolean {
@@ -176,7 +186,14 @@ async function applyOne(
   const beforeMs = judged.reduce((sum, query) => sum + current.get(query.fingerprint)!, 0);
   const afterMs = judged.reduce((sum, query) => sum + after.get(query.fingerprint)!, 0);
   const measuredGain = beforeMs > 0 ? 1 - afterMs / beforeMs : 0;
-  const regressed = onTable.filter((query) => after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression));
+  const regressed: AdvisorQuery[] = [];
+  for (const query of onTable) {
+    if (!(after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression))) continue;
+    // Only a plan that uses the new index can be slowed by it; anything else is timing noise. Confirm by measuring again.
+    if (!(await planUses(driver, query, name))) continue;
+    const again = await measureQuery(driver, query, options.repetitions);
+    if (again > current.get(query.fingerprint)! * (1 + options.maxRegression)) regressed.push(query);
+  }
   const evidence = {
     predictedBenefit: recommendation.benefit,
     estimatedBytes: recommendation.estimatedBytes,
