@@ -99,7 +99,7 @@ async function runWorkload(workload: Workload, url: string, scale: number, runs:
       log(`${workload.name}: advising`);
       const advice = await adviseIndexes(driver, weighted, { installHypopg: true });
       for (const recommendation of advice.recommendations) log(`  ${recommendation.definition}`);
-      const apply = await applyRecommendations(driver, advice, weighted, { baseline, repetitions: 3, log: (message) => log(`  ${message}`) });
+      const apply = await applyRecommendations(driver, advice, weighted, { baseline, repetitions: 3, lockTimeoutMs: 60_000, log: (message) => log(`  ${message}`) });
       const after: Array<Map<string, number>> = [];
       for (let run = 0; run < runs; run += 1) after.push(await measureWorkload(driver, queries));
       return { workload, queries, before, after, advice, apply };

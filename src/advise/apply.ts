@@ -13,6 +13,8 @@ import type { AdvisorQuery } from './workload.js';
 export interface ApplyOptions {
   /** lock_timeout of CREATE / DROP INDEX CONCURRENTLY (default 5000 ms). */
   lockTimeoutMs?: number;
+  /** Further attempts after a lock timeout (default 2). */
+  lockRetries?: number;
   /** An index whose queries got less than this much faster is dropped again (default 0.10). */
   minGain?: number;
   /** An index is dropped if any query on its table got more than this much slower (default 0.10). */
@@ -89,6 +91,23 @@ async function dedicatedClient(driver: PgDriver, lockTimeoutMs: number): Promise
   return client;
 }
 
+/**
+ * CREATE INDEX CONCURRENTLY, retried after a lock timeout (it waits for every older snapshot in the
+ * database). A failed build leaves an INVALID index that still slows every write: it is dropped
+ * before the next attempt; if even that cannot get its lock, `cleanInvalidIndexes` removes it later.
+ */
+async function createWithRetries(client: pg.Client, definition: string, name: string, retries: number): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await client.query(definition);
+      return;
+    } catch (error) {
+      if (await indexIsInvalid(client, name)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(name)}`);
+      if ((error as { code?: string }).code !== '55P03' || attempt >= retries) throw error;
+    }
+  }
+}
+
 async function indexIsInvalid(client: pg.Client, name: string): Promise<boolean> {
   const result = await client.query<{ valid: boolean }>('SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass($1)', [name]);
   return result.rows.length > 0 && !result.rows[0]!.valid;
@@ -137,7 +156,7 @@ export async function applyRecommendations(driver: PgDriver, report: AdviceRepor
   const client = await dedicatedClient(driver, lockTimeoutMs);
   try {
     for (const recommendation of report.recommendations) {
-      applied.push(await applyOne(driver, client, recommendation, measurable, current, { minGain, maxRegression, repetitions, historyTable, log }));
+      applied.push(await applyOne(driver, client, recommendation, measurable, current, { lockRetries: options.lockRetries ?? 2, minGain, maxRegression, repetitions, historyTable, log }));
     }
   } finally {
     await client.end();
@@ -146,6 +165,7 @@ export async function applyRecommendations(driver: PgDriver, report: AdviceRepor
 }
 
 interface StepOptions {
+  lockRetries: number;
   minGain: number;
   maxRegression: number;
   repetitions: number;
@@ -164,10 +184,8 @@ async function applyOne(
   const { name, table, definition } = recommendation;
   options.log(`creating ${name}`);
   try {
-    await client.query(definition);
+    await createWithRetries(client, definition, name, options.lockRetries);
   } catch (error) {
-    // A failed concurrent build leaves an INVALID index behind that still slows every write: drop it.
-    if (await indexIsInvalid(client, name)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(name)}`);
     const reason = (error as Error).message;
     await recordHistory(driver, { action: 'failed', indexName: name, table, definition, evidence: { error: reason } }, options.historyTable);
     if ((error as { code?: string }).code === '55P03') {
@@ -179,19 +197,20 @@ async function applyOne(
   const size = await client.query<{ bytes: string }>('SELECT pg_relation_size(to_regclass($1))::text AS bytes', [name]);
   const realBytes = Number(size.rows[0]?.bytes ?? 0);
   const onTable = measurable.filter((query) => analyzeSql(query.sql).readTables.includes(table));
-  const own = onTable.filter((query) => recommendation.queries.includes(query.fingerprint));
-  const judged = own.length > 0 ? own : onTable;
+  // Judge the index by the queries whose plans now use it: the others cannot have gained or lost by it.
+  const judged: AdvisorQuery[] = [];
+  for (const query of onTable) if (await planUses(driver, query, name)) judged.push(query);
   const after = new Map<string, number>();
-  for (const query of onTable) after.set(query.fingerprint, await measureQuery(driver, query, options.repetitions));
+  for (const query of judged) after.set(query.fingerprint, await measureQuery(driver, query, options.repetitions));
   const beforeMs = judged.reduce((sum, query) => sum + current.get(query.fingerprint)!, 0);
   const afterMs = judged.reduce((sum, query) => sum + after.get(query.fingerprint)!, 0);
   const measuredGain = beforeMs > 0 ? 1 - afterMs / beforeMs : 0;
   const regressed: AdvisorQuery[] = [];
-  for (const query of onTable) {
+  for (const query of judged) {
     if (!(after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression))) continue;
-    // Only a plan that uses the new index can be slowed by it; anything else is timing noise. Confirm by measuring again.
-    if (!(await planUses(driver, query, name))) continue;
+    // Confirm a slowdown by measuring again: one noisy sample must not drop a good index.
     const again = await measureQuery(driver, query, options.repetitions);
+    after.set(query.fingerprint, Math.min(again, after.get(query.fingerprint)!));
     if (again > current.get(query.fingerprint)! * (1 + options.maxRegression)) regressed.push(query);
   }
   const evidence = {
@@ -201,11 +220,11 @@ async function applyOne(
     beforeMs,
     afterMs,
     measuredGain,
-    queries: onTable.map((query) => ({ fingerprint: query.fingerprint, name: query.name, beforeMs: current.get(query.fingerprint), afterMs: after.get(query.fingerprint) })),
+    queries: judged.map((query) => ({ fingerprint: query.fingerprint, name: query.name, beforeMs: current.get(query.fingerprint), afterMs: after.get(query.fingerprint) })),
   };
   await recordHistory(driver, { action: 'created', indexName: name, table, definition, evidence }, options.historyTable);
   let reason = '';
-  if (judged.length === 0) reason = 'no measurable query uses its table';
+  if (judged.length === 0) reason = 'no measured query uses it in its plan';
   else if (measuredGain < options.minGain) reason = `measured gain ${(measuredGain * 100).toFixed(1)} % is below ${(options.minGain * 100).toFixed(0)} %`;
   else if (regressed.length > 0) reason = `${regressed.map((query) => query.name ?? query.fingerprint).join(', ')} got more than ${(options.maxRegression * 100).toFixed(0)} % slower`;
   if (reason) {

@@ -15,6 +15,9 @@ export interface HypopgSessionOptions {
   installExtension: boolean;
 }
 
+/** Where qopt installs HypoPG when asked to. */
+export const HYPOPG_SCHEMA = 'hypopg';
+
 /** The schema HypoPG is installed in, or null; installs it first when asked and possible. */
 export async function hypopgSchema(client: pg.Client, install: boolean): Promise<string | null> {
   const lookup = async () =>
@@ -24,7 +27,9 @@ export async function hypopgSchema(client: pg.Client, install: boolean): Promise
   const available = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'");
   if (available.rowCount === 0) return null;
   try {
-    await client.query('CREATE EXTENSION IF NOT EXISTS hypopg');
+    // A schema of its own: installed once per database, never dropped with an application schema.
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${HYPOPG_SCHEMA}`);
+    await client.query(`CREATE EXTENSION IF NOT EXISTS hypopg SCHEMA ${HYPOPG_SCHEMA}`);
   } catch (error) {
     // Another session may have created it at the same moment (unique violation): look again.
     if ((error as { code?: string }).code !== '23505') throw error;

@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { QoptError } from '../errors.js';
+import { registerAdvise } from './commands/advise.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHealth } from './commands/health.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerViews } from './commands/views.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerBench(program);
   registerLoadWorkload(program);
+  registerAdvise(program);
+  registerHealth(program);
+  registerViews(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
