@@ -54,11 +54,22 @@ function medianOf(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The median time (ms) of one run through a query's parameter samples (or its literal text once). */
-export async function measureQuery(driver: Driver, query: AdvisorQuery, repetitions: number): Promise<number> {
+/** Validation measures each query for at least this long, so fast queries are not judged on noise. */
+const MIN_MEASURE_MS = 50;
+
+/** Most passes `measureQuery` makes to reach its minimum measuring time. */
+const MAX_PASSES = 200;
+
+/**
+ * The median time (ms) of one pass through a query's parameter samples (or its literal text once):
+ * at least `repetitions` passes, and more until `minTotalMs` has been spent measuring, so a
+ * sub-millisecond query is judged on many passes instead of one noisy one.
+ */
+export async function measureQuery(driver: Driver, query: AdvisorQuery, repetitions: number, minTotalMs = 0): Promise<number> {
   const samples = query.paramSamples.length > 0 ? query.paramSamples : [[]];
   const totals: number[] = [];
-  for (let repetition = 0; repetition < repetitions; repetition += 1) {
+  let spent = 0;
+  while (totals.length < repetitions || (spent < minTotalMs && totals.length < MAX_PASSES)) {
     let total = 0;
     for (const params of samples) {
       const started = performance.now();
@@ -66,6 +77,7 @@ export async function measureQuery(driver: Driver, query: AdvisorQuery, repetiti
       total += performance.now() - started;
     }
     totals.push(total);
+    spent += total;
   }
   return medianOf(totals);
 }
@@ -149,7 +161,7 @@ export async function applyRecommendations(driver: PgDriver, report: AdviceRepor
   const measurable = workload.filter(executable);
   const current = new Map<string, number>();
   for (const query of measurable) {
-    current.set(query.fingerprint, options.baseline?.get(query.fingerprint) ?? (await measureQuery(driver, query, repetitions)));
+    current.set(query.fingerprint, options.baseline?.get(query.fingerprint) ?? (await measureQuery(driver, query, repetitions, MIN_MEASURE_MS)));
   }
   const baselineTimes = new Map(current);
   const applied: AppliedIndex[] = [];
@@ -197,11 +209,18 @@ async function applyOne(
   const size = await client.query<{ bytes: string }>('SELECT pg_relation_size(to_regclass($1))::text AS bytes', [name]);
   const realBytes = Number(size.rows[0]?.bytes ?? 0);
   const onTable = measurable.filter((query) => analyzeSql(query.sql).readTables.includes(table));
+  const measurableOwn = recommendation.queries.some((fingerprint) => measurable.some((query) => query.fingerprint === fingerprint));
+  if (!measurableOwn && onTable.length === 0) {
+    // Its queries have `$n` parameters and no samples (pg_stat_statements): they cannot be timed, so keep it, unvalidated, and say so.
+    const reason = 'kept unvalidated: its queries have no parameter samples to time';
+    await recordHistory(driver, { action: 'kept', indexName: name, table, definition, evidence: { reason, realBytes } }, options.historyTable);
+    return { name, definition, status: 'kept', reason, beforeMs: 0, afterMs: 0, measuredGain: 0, realBytes };
+  }
   // Judge the index by the queries whose plans now use it: the others cannot have gained or lost by it.
   const judged: AdvisorQuery[] = [];
   for (const query of onTable) if (await planUses(driver, query, name)) judged.push(query);
   const after = new Map<string, number>();
-  for (const query of judged) after.set(query.fingerprint, await measureQuery(driver, query, options.repetitions));
+  for (const query of judged) after.set(query.fingerprint, await measureQuery(driver, query, options.repetitions, MIN_MEASURE_MS));
   const beforeMs = judged.reduce((sum, query) => sum + current.get(query.fingerprint)!, 0);
   const afterMs = judged.reduce((sum, query) => sum + after.get(query.fingerprint)!, 0);
   const measuredGain = beforeMs > 0 ? 1 - afterMs / beforeMs : 0;
@@ -209,7 +228,7 @@ async function applyOne(
   for (const query of judged) {
     if (!(after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression))) continue;
     // Confirm a slowdown by measuring again: one noisy sample must not drop a good index.
-    const again = await measureQuery(driver, query, options.repetitions);
+    const again = await measureQuery(driver, query, options.repetitions, MIN_MEASURE_MS);
     after.set(query.fingerprint, Math.min(again, after.get(query.fingerprint)!));
     if (again > current.get(query.fingerprint)! * (1 + options.maxRegression)) regressed.push(query);
   }
