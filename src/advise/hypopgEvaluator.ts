@@ -55,7 +55,7 @@ export class HypopgEvaluator implements WhatIfEvaluator {
   readonly confidence = 'high' as const;
   private active = '';
   private readonly hypotheticalOids = new Map<string, number>();
-  private readonly prepared = new Map<string, string | null>();
+  private statements = 0;
   private readonly costs = new Map<string, number | null>();
   private savepoints = 0;
 
@@ -118,23 +118,27 @@ export class HypopgEvaluator implements WhatIfEvaluator {
     this.active = key;
   }
 
-  private async statementName(query: AdvisorQuery): Promise<string | null> {
-    if (this.prepared.has(query.sql)) return this.prepared.get(query.sql)!;
-    const name = `qopt_whatif_q${this.prepared.size + 1}`;
-    const ok = await this.guarded(() => this.client.query(`PREPARE ${name} AS ${query.sql}`));
-    this.prepared.set(query.sql, ok ? name : null);
-    return ok ? name : null;
-  }
-
+  /**
+   * A generic plan under the current hypothetical indexes. The statement is prepared afresh each
+   * time and deallocated by name: a prepared statement keeps its cached generic plan, and creating
+   * a hypothetical index does not invalidate it.
+   */
   private async explainGeneric(query: AdvisorQuery, parameters: number): Promise<number | null> {
-    const name = await this.statementName(query);
-    if (!name) return null;
+    if (parameters === 0) {
+      return this.guarded(async () => explainJsonCost((await this.client.query(`EXPLAIN (FORMAT JSON) ${query.sql}`)).rows));
+    }
+    const name = `qopt_whatif_${(this.statements += 1)}`;
     const nulls = Array.from({ length: parameters }, () => 'NULL').join(', ');
     return this.guarded(async () => {
-      await this.client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      const result = await this.client.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}${parameters > 0 ? `(${nulls})` : ''}`);
-      await this.client.query('SET LOCAL plan_cache_mode = auto');
-      return explainJsonCost(result.rows);
+      await this.client.query(`PREPARE ${name} AS ${query.sql}`);
+      try {
+        await this.client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        const result = await this.client.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${nulls})`);
+        await this.client.query('SET LOCAL plan_cache_mode = auto');
+        return explainJsonCost(result.rows);
+      } finally {
+        await this.client.query(`DEALLOCATE ${name}`);
+      }
     });
   }
 

@@ -39,6 +39,12 @@ describe('write-aware selection and validated apply (real PostgreSQL)', () => {
     expect(report.recommendations.map((recommendation) => recommendation.candidate.keys[0]!.text)).toContain('account_id');
   });
 
+  it('plans a $n query without parameter samples generically, seeing each new hypothetical index', async () => {
+    const report = await adviseIndexes(driver, [query(LOOKUP, 1000, 5000)], { installHypopg: true });
+    expect(report.recommendations.map((recommendation) => recommendation.candidate.keys[0]!.text)).toContain('account_id');
+    expect(report.queries[0]!.predictedGain).toBeGreaterThan(0.9);
+  });
+
   it('proposes nothing on a write-heavy table whose index upkeep outweighs its reads', async () => {
     const workload = [query(LOOKUP, 10, 50, [[42]]), query('INSERT INTO events (id, account_id, flag, payload) VALUES ($1, $2, $3, $4)', 200000, 4000)];
     const report = await adviseIndexes(driver, workload, { installHypopg: true });
