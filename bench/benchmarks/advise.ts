@@ -3,6 +3,7 @@ import pg from 'pg';
 import { adviseIndexes } from '../../src/advise/advisor.js';
 import type { AdviceReport } from '../../src/advise/advisor.js';
 import { applyRecommendations, measureQuery } from '../../src/advise/apply.js';
+import { quoteIdentifier } from '../../src/advise/indexCandidate.js';
 import type { ApplyReport } from '../../src/advise/apply.js';
 import type { AdvisorQuery } from '../../src/advise/workload.js';
 import type { Driver } from '../../src/db/driver.js';
@@ -26,6 +27,8 @@ interface WorkloadRun {
   queries: AdvisorQuery[];
   before: Array<Map<string, number>>;
   after: Array<Map<string, number>>;
+  /** The same workload with the seed document's own indexes instead of the advisor's. */
+  seed: Array<Map<string, number>>;
   advice: AdviceReport;
   apply: ApplyReport;
 }
@@ -104,7 +107,12 @@ async function runWorkload(workload: Workload, url: string, scale: number, runs:
       const apply = await applyRecommendations(driver, advice, weighted, { baseline, repetitions: 3, lockTimeoutMs: 60_000, log: (message) => log(`  ${message}`) });
       const after: Array<Map<string, number>> = [];
       for (let run = 0; run < runs; run += 1) after.push(await measureWorkload(driver, queries));
-      return { workload, queries, before, after, advice, apply };
+      log(`${workload.name}: replacing the advisor's indexes with the seed's own`);
+      for (const index of apply.applied.filter((entry) => entry.status === 'kept')) await driver.exec(`DROP INDEX ${quoteIdentifier(index.name)}`);
+      for (const statement of workload.seedIndexes) await driver.exec(statement);
+      const seed: Array<Map<string, number>> = [];
+      for (let run = 0; run < runs; run += 1) seed.push(await measureWorkload(driver, queries));
+      return { workload, queries, before, after, seed, advice, apply };
     } finally {
       await driver.close();
     }
@@ -115,6 +123,7 @@ function figuresFor(workload: Workload): Record<string, FigureSpec> {
   const figures: Record<string, FigureSpec> = {
     [`${workload.name}_before_ms`]: { unit: 'ms', label: `${workload.name}: workload time before`, better: 'lower' },
     [`${workload.name}_after_ms`]: { unit: 'ms', label: `${workload.name}: workload time after`, better: 'lower' },
+    [`${workload.name}_seed_ms`]: { unit: 'ms', label: `${workload.name}: workload time with the seed's own indexes instead`, better: 'lower' },
     [`${workload.name}_predicted_fall`]: { unit: 'fraction', label: `${workload.name}: predicted fall of workload time` },
     [`${workload.name}_measured_fall`]: { unit: 'fraction', label: `${workload.name}: measured fall of workload time`, better: 'higher' },
     [`${workload.name}_size_error_max`]: { unit: 'fraction', label: `${workload.name}: worst |estimated / real size − 1| (target <= 0.2)`, better: 'lower' },
@@ -132,6 +141,7 @@ function figuresFor(workload: Workload): Record<string, FigureSpec> {
 function ratiosFor(workload: Workload): Record<string, RatioSpec> {
   return {
     [`${workload.name}_speedup`]: { numerator: `${workload.name}_before_ms`, denominator: `${workload.name}_after_ms`, label: `${workload.name}: before / after`, target: TARGET_SPEEDUP[workload.name] },
+    [`${workload.name}_seed_vs_advisor`]: { numerator: `${workload.name}_seed_ms`, denominator: `${workload.name}_after_ms`, label: `${workload.name}: seed indexes time / advisor indexes time`, target: '>= 1 (advisor at least as good)' },
     [`${workload.name}_fall_vs_predicted`]: { numerator: `${workload.name}_measured_fall`, denominator: `${workload.name}_predicted_fall`, label: `${workload.name}: measured fall / predicted fall`, target: '>= 0.9' },
   };
 }
@@ -149,6 +159,7 @@ function figuresOfRun(result: WorkloadRun, run: number): Record<string, number> 
   const figures: Record<string, number> = {
     [`${name}_before_ms`]: total(before),
     [`${name}_after_ms`]: total(after),
+    [`${name}_seed_ms`]: total(result.seed[run]!),
     [`${name}_predicted_fall`]: result.advice.workloadWeight > 0 ? 1 - predictedWeight / result.advice.workloadWeight : 0,
     [`${name}_measured_fall`]: 1 - total(after) / total(before),
     [`${name}_size_error_max`]: sizeErrors.length > 0 ? Math.max(...sizeErrors) : 0,
