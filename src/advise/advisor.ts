@@ -127,9 +127,12 @@ async function partialSelectivity(driver: Driver, candidate: IndexCandidate, sta
   }
 }
 
+/** Whether an existing plain index already leads with the candidate's keys (so building it would add nothing). */
 function sameAsExisting(candidate: IndexCandidate, stats: TableStats): boolean {
-  const keys = candidate.keys.map((key) => (key.expression ? key.text : key.text));
-  return stats.existingIndexes.some((index) => index.where === null && candidate.where === null && candidate.include.length === 0 && index.keys.length >= keys.length && keys.every((key, position) => index.keys[position]?.replace(/^\((.*)\)$/, '$1') === key));
+  if (candidate.where !== null || candidate.include.length > 0 || candidate.method !== 'btree') return false;
+  return stats.existingIndexes.some(
+    (index) => index.where === null && index.keys.length >= candidate.keys.length && candidate.keys.every((key, position) => index.keys[position]?.replace(/^\((.*)\)$/, '$1') === key.text),
+  );
 }
 
 /** Estimated row writes per table in the window: the workload's write statements plus the counter delta. */
