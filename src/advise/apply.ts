@@ -57,6 +57,9 @@ function medianOf(values: number[]): number {
 /** Validation measures each query for at least this long, so fast queries are not judged on noise. */
 const MIN_MEASURE_MS = 50;
 
+/** A slowdown smaller than this per pass is within timer and scheduling noise on a busy host: not a regression. */
+const NOISE_FLOOR_MS = 1;
+
 /** Most passes `measureQuery` makes to reach its minimum measuring time. */
 const MAX_PASSES = 200;
 
@@ -225,12 +228,13 @@ async function applyOne(
   const afterMs = judged.reduce((sum, query) => sum + after.get(query.fingerprint)!, 0);
   const measuredGain = beforeMs > 0 ? 1 - afterMs / beforeMs : 0;
   const regressed: AdvisorQuery[] = [];
+  const slower = (query: AdvisorQuery, ms: number) => ms > current.get(query.fingerprint)! * (1 + options.maxRegression) && ms - current.get(query.fingerprint)! > NOISE_FLOOR_MS;
   for (const query of judged) {
-    if (!(after.get(query.fingerprint)! > current.get(query.fingerprint)! * (1 + options.maxRegression))) continue;
+    if (!slower(query, after.get(query.fingerprint)!)) continue;
     // Confirm a slowdown by measuring again: one noisy sample must not drop a good index.
     const again = await measureQuery(driver, query, options.repetitions, MIN_MEASURE_MS);
     after.set(query.fingerprint, Math.min(again, after.get(query.fingerprint)!));
-    if (again > current.get(query.fingerprint)! * (1 + options.maxRegression)) regressed.push(query);
+    if (slower(query, again)) regressed.push(query);
   }
   const evidence = {
     predictedBenefit: recommendation.benefit,
