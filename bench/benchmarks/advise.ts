@@ -17,7 +17,7 @@ import type { Workload } from '../workloads/index.js';
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const SAMPLES_PER_QUERY = 3;
 /** Each query is timed for at least this long per run: sub-millisecond queries get many passes, slow ones one. */
-const MIN_MEASURE_MS = 100;
+const MIN_MEASURE_MS = { full: 100, quick: 15 };
 const LOOP_ITERATIONS = 10;
 const SCALE = { full: 1, quick: 0.02 };
 const TARGET_SPEEDUP: Record<string, string> = { market: '>= 10x', sheets: '>= 3x', etl: '>= 3x' };
@@ -54,9 +54,9 @@ function queriesOf(workload: Workload, scale: number): AdvisorQuery[] {
   return queries;
 }
 
-async function measureWorkload(driver: Driver, queries: readonly AdvisorQuery[]): Promise<Map<string, number>> {
+async function measureWorkload(driver: Driver, queries: readonly AdvisorQuery[], minMs: number): Promise<Map<string, number>> {
   const times = new Map<string, number>();
-  for (const query of queries) times.set(query.fingerprint, await measureQuery(driver, query, 1, MIN_MEASURE_MS));
+  for (const query of queries) times.set(query.fingerprint, await measureQuery(driver, query, 1, minMs));
   return times;
 }
 
@@ -87,7 +87,7 @@ async function withSchema<T>(url: string, work: (schemaUrl: string) => Promise<T
   }
 }
 
-async function runWorkload(workload: Workload, url: string, scale: number, runs: number, log: (message: string) => void): Promise<WorkloadRun> {
+async function runWorkload(workload: Workload, url: string, scale: number, runs: number, minMs: number, log: (message: string) => void): Promise<WorkloadRun> {
   return withSchema(url, async (schemaUrl) => {
     const driver = await openDriver(schemaUrl);
     if (!(driver instanceof PgDriver)) throw new Error('the advise benchmark needs PostgreSQL');
@@ -96,9 +96,9 @@ async function runWorkload(workload: Workload, url: string, scale: number, runs:
       const loaded = await loadWorkload(driver, workload, scale, { start() {}, update() {}, stop() {} });
       log(`${workload.name}: loaded in ${loaded.seconds.toFixed(0)} s`);
       const queries = queriesOf(workload, scale);
-      await measureWorkload(driver, queries);
+      await measureWorkload(driver, queries, minMs);
       const before: Array<Map<string, number>> = [];
-      for (let run = 0; run < runs; run += 1) before.push(await measureWorkload(driver, queries));
+      for (let run = 0; run < runs; run += 1) before.push(await measureWorkload(driver, queries, minMs));
       const baseline = new Map(queries.map((query) => [query.fingerprint, medianOf(before.map((times) => times.get(query.fingerprint)!))]));
       const weighted = queries.map((query) => ({ ...query, totalMs: baseline.get(query.fingerprint)! }));
       log(`${workload.name}: advising`);
@@ -106,12 +106,12 @@ async function runWorkload(workload: Workload, url: string, scale: number, runs:
       for (const recommendation of advice.recommendations) log(`  ${recommendation.definition}`);
       const apply = await applyRecommendations(driver, advice, weighted, { baseline, repetitions: 3, lockTimeoutMs: 60_000, log: (message) => log(`  ${message}`) });
       const after: Array<Map<string, number>> = [];
-      for (let run = 0; run < runs; run += 1) after.push(await measureWorkload(driver, queries));
+      for (let run = 0; run < runs; run += 1) after.push(await measureWorkload(driver, queries, minMs));
       log(`${workload.name}: replacing the advisor's indexes with the seed's own`);
       for (const index of apply.applied.filter((entry) => entry.status === 'kept')) await driver.exec(`DROP INDEX ${quoteIdentifier(index.name)}`);
       for (const statement of workload.seedIndexes) await driver.exec(statement);
       const seed: Array<Map<string, number>> = [];
-      for (let run = 0; run < runs; run += 1) seed.push(await measureWorkload(driver, queries));
+      for (let run = 0; run < runs; run += 1) seed.push(await measureWorkload(driver, queries, minMs));
       return { workload, queries, before, after, seed, advice, apply };
     } finally {
       await driver.close();
@@ -190,7 +190,7 @@ export const adviseBenchmark: Benchmark<WorkloadRun[]> = {
     const url = context.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_URL;
     const scale = context.quick ? SCALE.quick : SCALE.full;
     const results: WorkloadRun[] = [];
-    for (const workload of workloads) results.push(await runWorkload(workload, url, scale, context.runs, context.log));
+    for (const workload of workloads) results.push(await runWorkload(workload, url, scale, context.runs, context.quick ? MIN_MEASURE_MS.quick : MIN_MEASURE_MS.full, context.log));
     return results;
   },
   async measure(state, _context, run) {
