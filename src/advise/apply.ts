@@ -60,6 +60,12 @@ const MIN_MEASURE_MS = 50;
 /** A slowdown smaller than this per pass is within timer and scheduling noise on a busy host: not a regression. */
 const NOISE_FLOOR_MS = 1;
 
+/**
+ * Lock timeout (55P03) and deadlock (40P01): a concurrent build waits for every older snapshot in the
+ * database and can deadlock with another session's concurrent build; both are worth another attempt.
+ */
+const RETRYABLE = new Set(['55P03', '40P01']);
+
 /** Most passes `measureQuery` makes to reach its minimum measuring time. */
 const MAX_PASSES = 200;
 
@@ -118,7 +124,7 @@ async function createWithRetries(client: pg.Client, definition: string, name: st
       return;
     } catch (error) {
       if (await indexIsInvalid(client, name)) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(name)}`);
-      if ((error as { code?: string }).code !== '55P03' || attempt >= retries) throw error;
+      if (!RETRYABLE.has((error as { code?: string }).code ?? '') || attempt >= retries) throw error;
     }
   }
 }
@@ -203,8 +209,8 @@ async function applyOne(
   } catch (error) {
     const reason = (error as Error).message;
     await recordHistory(driver, { action: 'failed', indexName: name, table, definition, evidence: { error: reason } }, options.historyTable);
-    if ((error as { code?: string }).code === '55P03') {
-      return { name, definition, status: 'failed', reason: `lock timeout: ${reason}`, beforeMs: 0, afterMs: 0, measuredGain: 0, realBytes: null };
+    if (RETRYABLE.has((error as { code?: string }).code ?? '')) {
+      return { name, definition, status: 'failed', reason: `gave up after retries: ${reason}`, beforeMs: 0, afterMs: 0, measuredGain: 0, realBytes: null };
     }
     throw new IndexApplyError(name, reason, { cause: error });
   }
