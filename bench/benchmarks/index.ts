@@ -2,6 +2,7 @@ import { UsageError } from '../../src/errors.js';
 import type { Benchmark } from '../harness.js';
 import { monitorBenchmark } from './monitor.js';
 import { rewriteBenchmark } from './rewrite.js';
+import { adviseBenchmark } from './advise.js';
 import { sqlBenchmark } from './sql.js';
 import { cacheBenchmark } from './cache.js';
 import { consistencyBenchmark } from './consistency.js';
@@ -13,6 +14,7 @@ export const benchmarks: ReadonlyArray<Benchmark<never>> = [
   monitorBenchmark as Benchmark<never>,
   cacheBenchmark as Benchmark<never>,
   consistencyBenchmark as Benchmark<never>,
+  adviseBenchmark as Benchmark<never>,
 ];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */

@@ -1,15 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { QoptError } from '../errors.js';
+import { registerAdvise } from './commands/advise.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHealth } from './commands/health.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 import { registerRewrite } from './commands/rewrite.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerSlow } from './commands/slow.js';
 import { registerTop } from './commands/top.js';
+import { registerViews } from './commands/views.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerSlow(program);
   registerAlerts(program);
   registerCache(program);
+  registerAdvise(program);
+  registerHealth(program);
+  registerViews(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,6 +1,7 @@
 import type { DemoSection } from '../section.js';
 import { findingsSection } from './findings.js';
 import { cacheSection } from './cache.js';
+import { indexAdviceSection } from './indexAdvice.js';
 import { queryTableSection } from './queryTable.js';
 import { rewritesSection } from './rewrites.js';
 import { staticAnalysisSection } from './staticAnalysis.js';
@@ -12,4 +13,5 @@ export const demoSections: readonly DemoSection[] = [
   cacheSection,
   findingsSection,
   rewritesSection,
+  indexAdviceSection,
 ];
