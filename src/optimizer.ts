@@ -2,6 +2,11 @@ import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
+import { Executor } from './execute/executor.js';
+import { QoptPool } from './execute/poolFacade.js';
+import { createTableLoader } from './execute/tableLoader.js';
+import type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
+import type { QueryOptions } from './queryOptions.js';
 import { QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
@@ -34,6 +39,10 @@ export class Optimizer {
   readonly recorder = new QueryRecorder();
   readonly sql: SqlAnalyzer;
   private readonly writeListeners = new Set<CommittedWritesListener>();
+  /** The execution pipeline: queue, quotas, routing, breaker, timeouts, retries (`executor.metrics()` for the monitor). */
+  readonly executor: Executor;
+  /** A `pg.Pool`-compatible facade for Kysely, Drizzle and plain node-postgres code. */
+  readonly pool: QoptPool;
 
   constructor(
     readonly config: QoptConfig,
@@ -41,6 +50,14 @@ export class Optimizer {
     private readonly ownsDriver: boolean,
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
+    this.executor = new Executor(config, driver);
+    this.pool = new QoptPool({
+      analyze: (sql) => this.sql.analyze(sql),
+      query: (sql, params, options) => this.query(sql, params, options),
+      reportCommittedWrites: (writes) => this.reportCommittedWrites(writes),
+      record: (analysis, work) => this.timed(analysis, work),
+      executor: this.executor,
+    });
   }
 
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
@@ -49,11 +66,21 @@ export class Optimizer {
   }
 
   /** Runs a statement with bound parameters through the pipeline (autocommit). */
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
+    const result = await this.timed(analysis, () => this.executor.run<R>(analysis, sql, params, options));
     if (changesData(analysis)) this.reportCommittedWrites([analysis]);
     return result;
+  }
+
+  /** Rows of a statement through a server-side cursor, with back-pressure; breaking out of the loop closes the cursor. */
+  stream<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): AsyncGenerator<R, void, undefined> {
+    return this.executor.stream<R>(this.sql.analyze(sql), sql, params, options);
+  }
+
+  /** A dataloader over `table`: loads in one tick become one `keyColumn = ANY($1)` query through `query`. */
+  loader(table: string, keyColumn: string, options: TableLoaderOptions & { query?: QueryOptions } = {}): TableLoader {
+    return createTableLoader((sql, params) => this.query(sql, params, options.query), table, keyColumn, options);
   }
 
   /**
@@ -86,13 +113,13 @@ export class Optimizer {
     for (const listener of this.writeListeners) listener(writes);
   }
 
-  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
+  private async timed<T extends { rowCount: number | null }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
     try {
       const result = await run();
-      rows = result.rowCount;
+      rows = result.rowCount ?? 0;
       failed = false;
       return result;
     } finally {
@@ -116,6 +143,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.executor.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
