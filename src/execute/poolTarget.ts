@@ -38,6 +38,15 @@ export class PoolTarget implements ExecutionTarget {
   ) {
     this.breaker = new TargetBreaker(name, breakerOptions);
     this.maxConnections = pool.options.max ?? 10;
+    // pg-pool removes its error listener from a client while it is checked out: a socket that dies
+    // just before checkout (its 'end' still in flight) would then emit an unheard 'error' and crash
+    // the process. The failure still reaches the caller through the query it breaks.
+    const guarded = new WeakSet<pg.PoolClient>();
+    pool.on('acquire', (client) => {
+      if (guarded.has(client)) return;
+      guarded.add(client);
+      client.on('error', () => undefined);
+    });
   }
 
   async query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>> {
