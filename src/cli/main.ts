@@ -3,6 +3,7 @@ import { QoptError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerLoad } from './commands/load.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 
 /** The `qopt` program with every command registered. */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerBench(program);
   registerLoadWorkload(program);
+  registerLoad(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

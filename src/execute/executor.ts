@@ -209,11 +209,14 @@ export class Executor {
     await Promise.all(this.targets().map((target) => target.close()));
   }
 
-  private async runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
-    const result = await this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.query<R>(sql, params, limits)));
+  private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
+    const running = this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.query<R>(sql, params, limits)));
     const session = options.session ?? options.user;
-    if (session !== undefined && analysis.kind !== 'read' && this.router.hasReplicas) await this.router.recordWrite(session);
-    return result;
+    if (session === undefined || analysis.kind === 'read' || !this.router.hasReplicas) return running;
+    return running.then(async (result) => {
+      await this.router.recordWrite(session);
+      return result;
+    });
   }
 
   private admit(options: QueryOptions): string | undefined {
@@ -222,7 +225,17 @@ export class Executor {
     return options.user;
   }
 
-  private async withSlot<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
+  private withSlot<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
+    if (options.user === undefined || !this.quotas) {
+      // The common case, kept to one promise layer: a free slot runs the work at once.
+      const waiting = this.scheduler.acquire(options.priority);
+      const run = () => work().finally(() => this.scheduler.release());
+      return waiting ? waiting.then(run) : run();
+    }
+    return this.withSlotAndQuota(options, work);
+  }
+
+  private async withSlotAndQuota<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
     const user = this.admit(options);
     try {
       let waiting: Promise<void> | undefined;

@@ -35,13 +35,12 @@ export class TargetBreaker {
   }
 
   /** Runs `work` unless the breaker is open (then CircuitOpenError at once). */
-  async execute<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await this.policy.execute(work);
-    } catch (error) {
+  execute<T>(work: () => Promise<T>): Promise<T> {
+    // No async wrapper of our own: one promise layer less on every query (measured in bench/executor).
+    return this.policy.execute(work).catch((error: unknown) => {
       if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) throw new CircuitOpenError(this.target, error);
       throw error;
-    }
+    });
   }
 
   /** The current state. */
