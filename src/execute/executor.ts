@@ -256,30 +256,48 @@ export class Executor {
     }
   }
 
-  private async withRetries<T>(
-    analysis: SqlAnalysis,
-    options: QueryOptions,
-    attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>,
-  ): Promise<T> {
+  private withRetries<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>): Promise<T> {
     const limits = options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs };
     const read = analysis.kind === 'read';
-    const retryable = this.config.executor.automaticRetry && (read || options.idempotent === true);
     const session = options.session ?? options.user;
-    this.retryBudget.recordRequest(performance.now());
-    for (let retry = 0; ; retry += 1) {
+    // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
+    this.retryBudget.recordRequest(Date.now());
+    const target = this.router.pick(read, session);
+    // The first attempt is kept free of async frames of our own: it is the hot path (bench/executor).
+    return target.breaker.execute(() => attempt(target, limits)).then(
+      (result) => {
+        this.completed += 1;
+        return result;
+      },
+      (error: unknown) => this.retryAfter(error, read, read || options.idempotent === true, session, limits, attempt),
+    );
+  }
+
+  private async retryAfter<T>(
+    firstError: unknown,
+    read: boolean,
+    mayRetry: boolean,
+    session: string | undefined,
+    limits: RunLimits,
+    attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>,
+  ): Promise<T> {
+    const retryable = this.config.executor.automaticRetry && mayRetry;
+    let error = firstError;
+    for (let retry = 1; ; retry += 1) {
+      if ((error as { code?: string }).code === 'QUERY_TIMEOUT') this.timeouts += 1;
+      const again = retryable && retry <= this.config.executor.maxRetries && isTransientError(error) && this.retryBudget.tryAcquire(Date.now());
+      if (!again) {
+        this.failed += 1;
+        throw error;
+      }
+      await sleep(this.retryBudget.delayMs(retry));
       const target = this.router.pick(read, session);
       try {
         const result = await target.breaker.execute(() => attempt(target, limits));
         this.completed += 1;
         return result;
-      } catch (error) {
-        if ((error as { code?: string }).code === 'QUERY_TIMEOUT') this.timeouts += 1;
-        const again = retryable && retry < this.config.executor.maxRetries && isTransientError(error) && this.retryBudget.tryAcquire(performance.now());
-        if (!again) {
-          this.failed += 1;
-          throw error;
-        }
-        await sleep(this.retryBudget.delayMs(retry + 1));
+      } catch (next) {
+        error = next;
       }
     }
   }
