@@ -139,6 +139,8 @@ export const configSchema = z.strictObject({
       replicaMaxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
       /** How often replica replay positions are polled. */
       replicaLagCheckMs: z.number().int().min(10).default(1000),
+      /** A pooled connection idle longer than this is checked with `SELECT 1` before use (0 = never). */
+      validateIdleAfterMs: z.number().int().min(0).default(5000),
       /** Identical concurrent reads (same SQL and parameters) share one execution. */
       deduplicateReads: z.boolean().default(true),
     })

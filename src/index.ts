@@ -28,5 +28,5 @@ export { Executor } from './execute/executor.js';
 export type { ExecutorMetrics, ExecutorLease } from './execute/executor.js';
 export { QoptPool, QoptPoolClient } from './execute/poolFacade.js';
 export type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
-export { QueueFullError, QuotaExceededError, CircuitOpenError, QueryTimeoutError, ResultTooLargeError } from './execute/errors.js';
+export { QueueFullError, QuotaExceededError, CircuitOpenError, QueryTimeoutError, ResultTooLargeError, PoolExhaustedError } from './execute/errors.js';
 export type { BreakerState } from './execute/targetBreaker.js';

@@ -54,3 +54,13 @@ export class ResultTooLargeError extends QoptError {
     this.limit = limit;
   }
 }
+
+/** No connection could be had from the pool in time (database.connectionTimeoutMs). */
+export class PoolExhaustedError extends QoptError {
+  readonly target: string;
+
+  constructor(target: string, waitedMs: number, cause: unknown) {
+    super('POOL_EXHAUSTED', `no connection to ${target} became free within ${waitedMs} ms; raise database.poolMax or lower executor.maxConcurrentQueries`, { cause });
+    this.target = target;
+  }
+}

@@ -77,7 +77,7 @@ export class Executor {
     const executor = config.executor;
     const breaker = { threshold: executor.breakerThreshold, halfOpenAfterMs: executor.breakerHalfOpenMs };
     const primary: ExecutionTarget =
-      driver instanceof PgDriver ? new PoolTarget(driver.target, 'primary', driver.pool, breaker, false) : new DriverTarget(driver, breaker);
+      driver instanceof PgDriver ? new PoolTarget(driver.target, 'primary', driver.pool, breaker, false, executor.validateIdleAfterMs) : new DriverTarget(driver, breaker);
     const replicas = config.database.replicas.map((url) => {
       const pool = new pg.Pool({
         connectionString: url,
@@ -88,7 +88,7 @@ export class Executor {
       });
       // An idle client whose backend died emits 'error'; unheard, it would crash the process.
       pool.on('error', () => undefined);
-      return new PoolTarget(redactTarget(url), 'replica', pool, breaker, true);
+      return new PoolTarget(redactTarget(url), 'replica', pool, breaker, true, executor.validateIdleAfterMs);
     });
     this.router = new ReplicaRouter(primary, replicas, executor.replicaMaxLagBytes, executor.replicaLagCheckMs);
     const connections = primary.maxConnections + replicas.reduce((sum, replica) => sum + replica.maxConnections, 0);

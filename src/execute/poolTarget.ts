@@ -2,7 +2,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
-import { QueryTimeoutError } from './errors.js';
+import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
 import type { CheckedOutConnection, ExecutionTarget, RunLimits } from './executionTarget.js';
 import { checkResultSize } from './resultLimits.js';
 import { TargetBreaker } from './targetBreaker.js';
@@ -28,6 +28,8 @@ export class PoolTarget implements ExecutionTarget {
   readonly breaker: TargetBreaker;
   readonly maxConnections: number;
   private cancels = 0;
+  private readonly releasedAt = new WeakMap<pg.PoolClient, number>();
+  private validationFailures = 0;
 
   constructor(
     readonly name: string,
@@ -35,6 +37,7 @@ export class PoolTarget implements ExecutionTarget {
     readonly pool: pg.Pool,
     breakerOptions: { threshold: number; halfOpenAfterMs: number },
     private readonly ownsPool: boolean,
+    private readonly validateIdleAfterMs = 0,
   ) {
     this.breaker = new TargetBreaker(name, breakerOptions);
     this.maxConnections = pool.options.max ?? 10;
@@ -47,6 +50,7 @@ export class PoolTarget implements ExecutionTarget {
       guarded.add(client);
       client.on('error', () => undefined);
     });
+    pool.on('release', (_error, client) => this.releasedAt.set(client, Date.now()));
   }
 
   async query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>> {
@@ -101,11 +105,39 @@ export class PoolTarget implements ExecutionTarget {
     if (this.ownsPool) await this.pool.end();
   }
 
+  /** Idle connections found dead by validation (and replaced) so far. */
+  get replacedConnections(): number {
+    return this.validationFailures;
+  }
+
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
+      if (/timeout exceeded when trying to connect/i.test((error as Error).message ?? '')) {
+        throw new PoolExhaustedError(this.name, this.pool.options.connectionTimeoutMillis ?? 0, error);
+      }
       throw toDriverError(error, this.name);
+    }
+    return this.validated(client);
+  }
+
+  // A connection that sat idle may have lost its backend without an 'error' yet: ping it before use.
+  private async validated(client: pg.PoolClient): Promise<pg.PoolClient> {
+    const idleSince = this.releasedAt.get(client);
+    if (this.validateIdleAfterMs === 0 || idleSince === undefined || Date.now() - idleSince < this.validateIdleAfterMs) return client;
+    try {
+      await client.query('SELECT 1');
+      return client;
+    } catch (error) {
+      this.validationFailures += 1;
+      client.release(error as Error);
+      try {
+        return await this.pool.connect();
+      } catch (retryError) {
+        throw toDriverError(retryError, this.name);
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CircuitOpenError, ConnectionError, QueryTimeoutError, QuotaExceededError, createOptimizer } from '../../src/index.js';
+import { CircuitOpenError, ConnectionError, PgDriver, PoolExhaustedError, QueryTimeoutError, QuotaExceededError, createOptimizer } from '../../src/index.js';
 import type { Optimizer } from '../../src/index.js';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
@@ -101,6 +101,30 @@ describe('executor on a real PostgreSQL', () => {
       expect(limited.executor.metrics().quotaRejections).toBe(2);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('survives the backend of an idle pooled connection being terminated, and serves the next query', async () => {
+    const hygiene = await createOptimizer({ database: { url: schema.url, poolMax: 1 }, executor: { validateIdleAfterMs: 1 } });
+    try {
+      const pid = (await hygiene.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      await terminateBackend(pid);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const next = await hygiene.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(next.rows[0]!.pid).not.toBe(pid);
+    } finally {
+      await hygiene.close();
+    }
+  });
+
+  it('fails with PoolExhaustedError when no connection frees up in time', async () => {
+    const small = await createOptimizer({ database: { url: schema.url, poolMax: 1, connectionTimeoutMs: 200 } });
+    const held = await (small.driver as PgDriver).pool.connect();
+    try {
+      await expect(small.query('SELECT 1')).rejects.toBeInstanceOf(PoolExhaustedError);
+    } finally {
+      held.release();
+      await small.close();
     }
   });
 
