@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CircuitOpenError, ConnectionError, PgDriver, PoolExhaustedError, QueryTimeoutError, QuotaExceededError, createOptimizer } from '../../src/index.js';
-import type { Optimizer } from '../../src/index.js';
+import { CircuitOpenError, ConnectionError, PoolExhaustedError, QueryTimeoutError, QuotaExceededError, createOptimizer } from '../../src/index.js';
+import type { Optimizer , PgDriver} from '../../src/index.js';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
 import { activeWithMarker, terminateBackend, waitForActive } from './support/activity.js';
