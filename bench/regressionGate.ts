@@ -24,10 +24,40 @@ function spread(figure: Pick<FigureSummary, 'min' | 'max' | 'median'>): number {
   return figure.median === 0 ? 0 : (figure.max - figure.min) / (2 * Math.abs(figure.median));
 }
 
+function ratioDirection(target: string | undefined): 'lower' | 'higher' | undefined {
+  if (target?.startsWith('≥')) return 'higher';
+  if (target?.startsWith('≤')) return 'lower';
+  return undefined;
+}
+
 /**
- * Compares a result's medians with the baseline's. A figure regresses when it is worse by more than
- * its noise band: half the min–max range of either run relative to its median, at least MIN_NOISE_BAND.
- * Figures with no direction (`better` unset) are not judged.
+ * Compares the ratios a benchmark declares with a target (qopt vs a reference measured side by side
+ * in the same run, so a busier machine moves both sides). The band is the sum of the two figures'
+ * spreads in either run, at least MIN_NOISE_BAND.
+ */
+export function compareRatiosWithBaseline(result: BenchResult, baseline: Baseline, benchmark: Pick<Benchmark, 'figures' | 'ratios'>): FigureComparison[] {
+  const accepted = baseline[result.name];
+  if (!accepted) return [];
+  const comparisons: FigureComparison[] = [];
+  for (const [name, spec] of Object.entries(benchmark.ratios ?? {})) {
+    const better = ratioDirection(spec.target);
+    const [num, den] = [result.figures[spec.numerator], result.figures[spec.denominator]];
+    const [baseNum, baseDen] = [accepted.figures[spec.numerator], accepted.figures[spec.denominator]];
+    if (!better || !num || !den || !baseNum || !baseDen || den.median === 0 || baseDen.median === 0) continue;
+    const current = num.median / den.median;
+    const before = baseNum.median / baseDen.median;
+    const worseBy = better === 'lower' ? current / before - 1 : before / current - 1;
+    const noiseBand = Math.max(MIN_NOISE_BAND, spread(num) + spread(den), spread(baseNum) + spread(baseDen));
+    comparisons.push({ figure: `ratio ${name}`, better, baseline: before, current, worseBy, noiseBand, regressed: worseBy > noiseBand });
+  }
+  return comparisons;
+}
+
+/**
+ * Compares a result's absolute medians with the baseline's. A figure regresses when it is worse by
+ * more than its noise band: half the min–max range of either run relative to its median, at least
+ * MIN_NOISE_BAND. Figures with no direction (`better` unset) are not judged. On a shared machine
+ * absolute figures move with the load; the ratios are the default gate.
  */
 export function compareWithBaseline(result: BenchResult, baseline: Baseline, benchmark: Pick<Benchmark, 'figures'>): FigureComparison[] {
   const accepted = baseline[result.name];

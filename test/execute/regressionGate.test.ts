@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BenchResult, FigureSummary } from '../../bench/harness.js';
-import { compareWithBaseline } from '../../bench/regressionGate.js';
+import { compareRatiosWithBaseline, compareWithBaseline } from '../../bench/regressionGate.js';
 
 function figure(median: number, spread = 0): FigureSummary {
   return { min: median * (1 - spread), median, max: median * (1 + spread), unit: 'x', label: 'x', samples: [median] };
@@ -28,5 +28,20 @@ describe('regression gate', () => {
     const noisy = compareWithBaseline(result({ latency: figure(13, 0.8), rate: figure(1000) }), baseline, specs);
     expect(noisy[0]!.regressed).toBe(false);
     expect(noisy[0]!.noiseBand).toBeCloseTo(0.8);
+  });
+});
+
+describe('regression gate on side-by-side ratios', () => {
+  const ratioSpecs = {
+    figures: { qopt: { unit: 'q/s', label: '', better: 'higher' as const }, raw: { unit: 'q/s', label: '', better: 'higher' as const } },
+    ratios: { share: { numerator: 'qopt', denominator: 'raw', label: '', target: '≥ 0.95' } },
+  };
+  const baseline = { b: result({ qopt: figure(950), raw: figure(1000) }) };
+
+  it('ignores a machine-wide slowdown that moves both sides and fails when qopt alone slows down', () => {
+    const busier = compareRatiosWithBaseline(result({ qopt: figure(475), raw: figure(500) }), baseline, ratioSpecs);
+    expect(busier[0]!.regressed).toBe(false);
+    const slower = compareRatiosWithBaseline(result({ qopt: figure(600), raw: figure(1000) }), baseline, ratioSpecs);
+    expect(slower[0]!.regressed).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { benchmarkByName, benchmarks } from '../../../bench/benchmarks/index.js';
 import { formatBenchResult, runBenchmark, writeBenchResult } from '../../../bench/harness.js';
-import { compareWithBaseline, formatComparison, readBaseline, updateBaseline } from '../../../bench/regressionGate.js';
+import { compareRatiosWithBaseline, compareWithBaseline, formatComparison, readBaseline, updateBaseline } from '../../../bench/regressionGate.js';
 import { UsageError } from '../../errors.js';
 import { databaseUrlOf, positiveInteger, printJson, withDatabaseOption } from '../options.js';
 
@@ -14,6 +14,7 @@ interface BenchOptions {
   list?: boolean;
   compare?: string;
   updateBaseline?: string;
+  absolute?: boolean;
 }
 
 const DEFAULT_RUNS = 5;
@@ -32,7 +33,8 @@ export function registerBench(program: Command): void {
       .option('--json', 'print the result as JSON')
       .option('--list', 'list the benchmarks')
       .option('--compare <baseline>', 'regression gate: exit 1 when a figure is worse than the baseline beyond its noise band')
-      .option('--update-baseline <baseline>', 'store this result as the accepted baseline of the benchmark'),
+      .option('--update-baseline <baseline>', 'store this result as the accepted baseline of the benchmark')
+      .option('--absolute', 'with --compare: also judge absolute figures, not only the side-by-side ratios'),
   ).action(async (name: string | undefined, options: BenchOptions) => {
     if (options.list) {
       for (const benchmark of benchmarks) process.stdout.write(`${benchmark.name.padEnd(14)} ${benchmark.description}\n`);
@@ -52,7 +54,11 @@ export function registerBench(program: Command): void {
     else process.stdout.write(`${formatBenchResult(result, benchmark)}\n\nwritten to ${path}\n`);
     if (options.updateBaseline) updateBaseline(options.updateBaseline, result);
     if (options.compare) {
-      const comparisons = compareWithBaseline(result, readBaseline(options.compare), benchmark);
+      const baseline = readBaseline(options.compare);
+      const comparisons = [
+        ...compareRatiosWithBaseline(result, baseline, benchmark),
+        ...(options.absolute ? compareWithBaseline(result, baseline, benchmark) : []),
+      ];
       process.stdout.write(`\nregression gate against ${options.compare}:\n${formatComparison(comparisons)}\n`);
       if (comparisons.some((comparison) => comparison.regressed)) process.exitCode = 1;
     }
