@@ -123,6 +123,28 @@ export const configSchema = z.strictObject({
       /** ENABLE_AUTOMATIC_RETRY: reads and statements marked idempotent only. */
       automaticRetry: z.boolean().default(true),
       maxRetries: z.number().int().min(0).max(10).default(3),
+      /** First retry delay; doubles per attempt up to retryMaxDelayMs, with full jitter. */
+      retryBaseDelayMs: z.number().min(0).default(20),
+      retryMaxDelayMs: z.number().min(0).default(1000),
+      /** Retries allowed as a fraction of recent queries (plus retryBudgetMinPerSecond): no retry storms. */
+      retryBudgetRatio: z.number().min(0).max(1).default(0.1),
+      retryBudgetMinPerSecond: z.number().min(0).default(10),
+      /** A queued query's priority rises one class per this many ms of waiting, so low never starves. */
+      priorityAgingMs: z.number().int().min(1).default(2000),
+      /** Consecutive connection failures that open a target's circuit breaker. */
+      breakerThreshold: z.number().int().min(1).default(5),
+      /** An open breaker lets one probe through after this long. */
+      breakerHalfOpenMs: z.number().int().min(1).default(5000),
+      /** A result with more rows is refused (use qo.stream). */
+      maxResultRows: z.number().int().min(1).default(1_000_000),
+      /** Replicas further behind the primary than this are skipped for reads. */
+      replicaMaxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+      /** How often replica replay positions are polled. */
+      replicaLagCheckMs: z.number().int().min(10).default(1000),
+      /** A pooled connection idle longer than this is checked with `SELECT 1` before use (0 = never). */
+      validateIdleAfterMs: z.number().int().min(0).default(5000),
+      /** Identical concurrent reads (same SQL and parameters) share one execution. */
+      deduplicateReads: z.boolean().default(true),
     })
     .prefault({}),
   quotas: z

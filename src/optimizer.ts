@@ -4,6 +4,10 @@ import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { openDriver } from './db/openDriver.js';
 import { PgDriver } from './db/pgDriver.js';
+import { Executor } from './execute/executor.js';
+import { QoptPool } from './execute/poolFacade.js';
+import { createTableLoader } from './execute/tableLoader.js';
+import type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
 import { QueryCache } from './cache/queryCache.js';
 import type { QueryOptions } from './queryOptions.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
@@ -52,6 +56,10 @@ export class Optimizer {
   readonly sql: SqlAnalyzer;
   /** The multi-tier result cache: stats, invalidation by table / tag / pattern, warm-up. */
   readonly cache: QueryCache;
+  /** The execution pipeline: queue, quotas, routing, breaker, timeouts, retries (`executor.metrics()` for the monitor). */
+  readonly executor: Executor;
+  /** A `pg.Pool`-compatible facade for Kysely, Drizzle and plain node-postgres code. */
+  readonly pool: QoptPool;
   private readonly writeListeners = new Set<CommittedWritesListener>();
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
@@ -73,6 +81,15 @@ export class Optimizer {
     this.recorder = this.monitor.recorder;
     this.cache = new QueryCache(config, driver.target, (sql, params) => this.query(sql, params));
     this.onCommittedWrites((writes, params) => this.cache.onCommittedWrites(writes, params));
+    this.executor = new Executor(config, driver);
+    this.onCommittedWrites(() => this.executor.noteCommittedWrite());
+    this.pool = new QoptPool({
+      analyze: (sql) => this.sql.analyze(sql),
+      query: (sql, params, options) => this.query(sql, params, options),
+      reportCommittedWrites: (writes) => this.reportCommittedWrites(writes),
+      record: (analysis, work) => this.timed(analysis, work),
+      executor: this.executor,
+    });
   }
 
   /** Anti-pattern and plan findings of a query (level ≤ 2 of `optimization.level`; `analyze` runs EXPLAIN ANALYZE, rolled back). */
@@ -107,7 +124,7 @@ export class Optimizer {
     const analysis = this.sql.analyze(sql);
     // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
     const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
-    const run = (text: string) => this.driver.query<R>(text, params);
+    const run = (text: string) => this.executor.run<R>(analysis, text, params, options);
     let executed = false;
     const execute = (): Promise<QueryResultSet<R>> => {
       executed = true;
@@ -124,6 +141,16 @@ export class Optimizer {
     // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
     if (!executed) await this.timed(analysis, async () => result, params, { cache: 'hit', durationMs: performance.now() - started });
     return result;
+  }
+
+  /** Rows of a statement through a server-side cursor, with back-pressure; breaking out of the loop closes the cursor. */
+  stream<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): AsyncGenerator<R, void, undefined> {
+    return this.executor.stream<R>(this.sql.analyze(sql), sql, params, options);
+  }
+
+  /** A dataloader over `table`: loads in one tick become one `keyColumn = ANY($1)` query through `query`. */
+  loader(table: string, keyColumn: string, options: TableLoaderOptions & { query?: QueryOptions } = {}): TableLoader {
+    return createTableLoader((sql, params) => this.query(sql, params, options.query), table, keyColumn, options);
   }
 
   /**
@@ -164,13 +191,13 @@ export class Optimizer {
   }
 
   /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
-  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
+  private async timed<T extends { rowCount: number | null }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
     try {
       const result = await run();
-      rows = result.rowCount;
+      rows = result.rowCount ?? 0;
       failed = false;
       return result;
     } finally {
@@ -202,6 +229,7 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    await this.executor.close();
     await this.cache.close();
     await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();

@@ -3,6 +3,7 @@ import type { Benchmark } from '../harness.js';
 import { monitorBenchmark } from './monitor.js';
 import { rewriteBenchmark } from './rewrite.js';
 import { adviseBenchmark } from './advise.js';
+import { executorBenchmark } from './executor.js';
 import { sqlBenchmark } from './sql.js';
 import { cacheBenchmark } from './cache.js';
 import { consistencyBenchmark } from './consistency.js';
@@ -15,6 +16,7 @@ export const benchmarks: ReadonlyArray<Benchmark<never>> = [
   cacheBenchmark as Benchmark<never>,
   consistencyBenchmark as Benchmark<never>,
   adviseBenchmark as Benchmark<never>,
+  executorBenchmark as Benchmark<never>,
 ];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */

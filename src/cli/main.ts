@@ -7,6 +7,7 @@ import { registerConfig } from './commands/config.js';
 import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
+import { registerLoad } from './commands/load.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 import { registerRewrite } from './commands/rewrite.js';
 import { registerAlerts } from './commands/alerts.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerAdvise(program);
   registerHealth(program);
   registerViews(program);
+  registerLoad(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { benchmarkByName, benchmarks } from '../../../bench/benchmarks/index.js';
 import { formatBenchResult, runBenchmark, writeBenchResult } from '../../../bench/harness.js';
+import { compareRatiosWithBaseline, compareWithBaseline, formatComparison, readBaseline, updateBaseline } from '../../../bench/regressionGate.js';
 import { UsageError } from '../../errors.js';
 import { databaseUrlOf, positiveInteger, printJson, withDatabaseOption } from '../options.js';
 
@@ -11,6 +12,9 @@ interface BenchOptions {
   redis?: string;
   json?: boolean;
   list?: boolean;
+  compare?: string;
+  updateBaseline?: string;
+  absolute?: boolean;
 }
 
 const DEFAULT_RUNS = 5;
@@ -27,7 +31,10 @@ export function registerBench(program: Command): void {
       .option('--runs <n>', `repetitions (default ${DEFAULT_RUNS}, ${QUICK_RUNS} with --quick)`, positiveInteger)
       .option('--redis <url>', 'Redis for benchmarks that use it (default: $REDIS_URL)')
       .option('--json', 'print the result as JSON')
-      .option('--list', 'list the benchmarks'),
+      .option('--list', 'list the benchmarks')
+      .option('--compare <baseline>', 'regression gate: exit 1 when a figure is worse than the baseline beyond its noise band')
+      .option('--update-baseline <baseline>', 'store this result as the accepted baseline of the benchmark')
+      .option('--absolute', 'with --compare: also judge absolute figures, not only the side-by-side ratios'),
   ).action(async (name: string | undefined, options: BenchOptions) => {
     if (options.list) {
       for (const benchmark of benchmarks) process.stdout.write(`${benchmark.name.padEnd(14)} ${benchmark.description}\n`);
@@ -45,5 +52,15 @@ export function registerBench(program: Command): void {
     const path = writeBenchResult(result);
     if (options.json) printJson(result);
     else process.stdout.write(`${formatBenchResult(result, benchmark)}\n\nwritten to ${path}\n`);
+    if (options.updateBaseline) updateBaseline(options.updateBaseline, result);
+    if (options.compare) {
+      const baseline = readBaseline(options.compare);
+      const comparisons = [
+        ...compareRatiosWithBaseline(result, baseline, benchmark),
+        ...(options.absolute ? compareWithBaseline(result, baseline, benchmark) : []),
+      ];
+      process.stdout.write(`\nregression gate against ${options.compare}:\n${formatComparison(comparisons)}\n`);
+      if (comparisons.some((comparison) => comparison.regressed)) process.exitCode = 1;
+    }
   });
 }

@@ -2,6 +2,7 @@ import type { DemoSection } from '../section.js';
 import { findingsSection } from './findings.js';
 import { cacheSection } from './cache.js';
 import { indexAdviceSection } from './indexAdvice.js';
+import { executorBatchingSection } from './executorBatching.js';
 import { queryTableSection } from './queryTable.js';
 import { rewritesSection } from './rewrites.js';
 import { staticAnalysisSection } from './staticAnalysis.js';
@@ -13,5 +14,6 @@ export const demoSections: readonly DemoSection[] = [
   cacheSection,
   findingsSection,
   rewritesSection,
+  executorBatchingSection,
   indexAdviceSection,
 ];

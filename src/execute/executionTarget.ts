@@ -1,0 +1,37 @@
+import type pg from 'pg';
+import type { QueryResultSet } from '../db/driver.js';
+import type { ResultLimits } from './resultLimits.js';
+import type { TargetBreaker } from './targetBreaker.js';
+
+/** How long a statement may run and how large its result may be. */
+export interface RunLimits extends ResultLimits {
+  /** 0 = no timeout. */
+  timeoutMs: number;
+}
+
+/** A connection checked out for a caller's exclusive use (the pool facade's `connect()`). */
+export interface CheckedOutConnection {
+  query(config: pg.QueryConfig): Promise<pg.QueryResult>;
+  /** Returns it; with an error (or true) it is destroyed instead of pooled. */
+  release(destroy?: boolean | Error): void;
+  /** The backend process id, when the target has one. */
+  readonly processId: number | undefined;
+}
+
+/** A database the executor can send work to: the primary or one replica. */
+export interface ExecutionTarget {
+  readonly name: string;
+  readonly role: 'primary' | 'replica';
+  readonly breaker: TargetBreaker;
+  /** Most statements this target can run at once (PGlite: 1). */
+  readonly maxConnections: number;
+  /** Runs one statement, cancelling it on the server at the timeout. */
+  query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>>;
+  /** Runs a node-postgres query config as is (rowMode, types), returning node-postgres's result. */
+  queryRaw(config: pg.QueryConfig, limits: RunLimits): Promise<pg.QueryResult>;
+  /** A connection for exclusive use (transactions through the pool facade). */
+  checkout(): Promise<CheckedOutConnection>;
+  /** Rows of a statement in batches through a server-side cursor; closing the iterator closes the cursor. */
+  stream<R>(sql: string, params: readonly unknown[], batchSize: number): AsyncGenerator<R, void, undefined>;
+  close(): Promise<void>;
+}

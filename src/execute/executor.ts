@@ -1,0 +1,313 @@
+import pg from 'pg';
+import type { QoptConfig } from '../config.js';
+import type { Driver, QueryResultSet } from '../db/driver.js';
+import { PgDriver } from '../db/pgDriver.js';
+import { redactTarget } from '../db/target.js';
+import type { QueryOptions } from '../queryOptions.js';
+import type { SqlAnalysis } from '../sql/analyze.js';
+import { DriverTarget } from './driverTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, RunLimits } from './executionTarget.js';
+import { PoolTarget } from './poolTarget.js';
+import { ReplicaRouter } from './replicaRouter.js';
+import type { ReplicaStatus } from './replicaRouter.js';
+import { RetryBudget } from './retryBudget.js';
+import { Scheduler } from './scheduler.js';
+import type { SchedulerMetrics } from './scheduler.js';
+import type { BreakerState } from './targetBreaker.js';
+import { isTransientError } from './transientErrors.js';
+import { UserQuotas } from './userQuotas.js';
+
+const BYTES_PER_MB = 1024 * 1024;
+const STREAM_BATCH_ROWS = 1000;
+
+/** What the executor reports to the monitor (`qo.executor.metrics()`). */
+export interface ExecutorMetrics extends SchedulerMetrics {
+  /** Queries that finished (successfully or not) after reaching a target. */
+  completed: number;
+  failed: number;
+  retries: number;
+  retryBudgetExhausted: number;
+  quotaRejections: number;
+  timeouts: number;
+  deduplicated: number;
+  targets: Array<{ name: string; role: 'primary' | 'replica'; breaker: BreakerState; breakerOpened: number; lagBytes: number | null }>;
+}
+
+/** A connection checked out through the scheduler: release it exactly once. */
+export interface ExecutorLease {
+  connection: CheckedOutConnection;
+  release(destroy?: boolean | Error): void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function dedupeKey(sql: string, params: readonly unknown[]): string | undefined {
+  if (params.length === 0) return sql;
+  try {
+    return `${sql}\u0000${JSON.stringify(params)}`;
+  } catch {
+    // bigint or a cycle in a parameter: not worth a custom serializer, run it on its own.
+    return undefined;
+  }
+}
+
+/**
+ * The query pipeline after analysis: quota → scheduler slot (priority, bounded queue) → routing →
+ * circuit breaker → statement with a server-side timeout → retry of transient failures for reads and
+ * idempotent statements within a budget. Writes are never retried implicitly.
+ */
+export class Executor {
+  readonly scheduler: Scheduler;
+  readonly router: ReplicaRouter;
+  private readonly quotas: UserQuotas | undefined;
+  private readonly retryBudget: RetryBudget;
+  private readonly inFlight = new Map<string, Promise<QueryResultSet<unknown>>>();
+  private readonly defaultLimits: RunLimits;
+  private completed = 0;
+  private failed = 0;
+  private timeouts = 0;
+  private deduplicated = 0;
+  private writeEpoch = 0;
+
+  constructor(
+    private readonly config: QoptConfig,
+    driver: Driver,
+  ) {
+    const executor = config.executor;
+    const breaker = { threshold: executor.breakerThreshold, halfOpenAfterMs: executor.breakerHalfOpenMs };
+    const primary: ExecutionTarget =
+      driver instanceof PgDriver ? new PoolTarget(driver.target, 'primary', driver.pool, breaker, false, executor.validateIdleAfterMs) : new DriverTarget(driver, breaker);
+    const replicas = config.database.replicas.map((url) => {
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: config.database.poolMax,
+        idleTimeoutMillis: config.database.idleTimeoutMs,
+        connectionTimeoutMillis: config.database.connectionTimeoutMs,
+        maxLifetimeSeconds: config.database.maxLifetimeSeconds,
+      });
+      // An idle client whose backend died emits 'error'; unheard, it would crash the process.
+      pool.on('error', () => undefined);
+      return new PoolTarget(redactTarget(url), 'replica', pool, breaker, true, executor.validateIdleAfterMs);
+    });
+    this.router = new ReplicaRouter(primary, replicas, executor.replicaMaxLagBytes, executor.replicaLagCheckMs);
+    const connections = primary.maxConnections + replicas.reduce((sum, replica) => sum + replica.maxConnections, 0);
+    this.scheduler = new Scheduler({
+      concurrency: primary.maxConnections === 1 && replicas.length === 0 ? 1 : Math.min(executor.maxConcurrentQueries, connections),
+      maxQueueSize: executor.queueing ? executor.maxQueueSize : 0,
+      agingMs: executor.priorityAgingMs,
+    });
+    this.quotas = config.quotas.enabled ? new UserQuotas(config.quotas) : undefined;
+    this.retryBudget = new RetryBudget({
+      maxRetries: executor.maxRetries,
+      baseDelayMs: executor.retryBaseDelayMs,
+      maxDelayMs: executor.retryMaxDelayMs,
+      budgetRatio: executor.retryBudgetRatio,
+      budgetMinPerSecond: executor.retryBudgetMinPerSecond,
+    });
+    this.defaultLimits = {
+      timeoutMs: executor.queryTimeoutSeconds * 1000,
+      maxRows: executor.maxResultRows,
+      maxBytes: executor.memoryLimitPerQueryMb * BYTES_PER_MB,
+    };
+  }
+
+  /** Runs one analysed statement (autocommit) through the whole pipeline. */
+  run<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
+    if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) return this.runScheduled<R>(analysis, sql, params, options);
+    const sharedKey = dedupeKey(sql, params);
+    if (sharedKey === undefined) return this.runScheduled<R>(analysis, sql, params, options);
+    // A read that starts after a write committed must not join one that started before it (it would
+    // return the pre-write rows): the write epoch is part of the key.
+    const key = `${this.writeEpoch}|${sharedKey}`;
+    const running = this.inFlight.get(key);
+    if (running) {
+      this.deduplicated += 1;
+      return running as Promise<QueryResultSet<R>>;
+    }
+    const started = this.runScheduled<R>(analysis, sql, params, options).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started as Promise<QueryResultSet<unknown>>);
+    return started;
+  }
+
+  /** Called after every committed write (through qopt): later reads no longer share earlier in-flight reads. */
+  noteCommittedWrite(): void {
+    this.writeEpoch += 1;
+  }
+
+  /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. */
+  runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}): Promise<pg.QueryResult> {
+    return this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.queryRaw(config, limits)));
+  }
+
+  /** Rows of a read through a server-side cursor, holding one slot until the iteration ends. */
+  async *stream<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}): AsyncGenerator<R, void, undefined> {
+    const user = this.admit(options);
+    try {
+      await this.scheduler.acquire(options.priority);
+      try {
+        const target = this.router.pick(analysis.kind === 'read', options.session ?? options.user);
+        yield* target.stream<R>(sql, params, STREAM_BATCH_ROWS);
+      } finally {
+        this.scheduler.release();
+      }
+    } finally {
+      if (user !== undefined) this.quotas!.finish(user);
+    }
+  }
+
+  /** A primary connection for exclusive use (a transaction through `qo.pool.connect()`), holding one slot. */
+  async checkout(options: QueryOptions = {}): Promise<ExecutorLease> {
+    const user = this.admit(options);
+    let slot = false;
+    try {
+      await this.scheduler.acquire(options.priority);
+      slot = true;
+      const primary = this.router.primary;
+      const connection = await primary.breaker.execute(() => primary.checkout());
+      let released = false;
+      return {
+        connection,
+        release: (destroy) => {
+          if (released) return;
+          released = true;
+          connection.release(destroy);
+          this.scheduler.release();
+          if (user !== undefined) this.quotas!.finish(user);
+        },
+      };
+    } catch (error) {
+      if (slot) this.scheduler.release();
+      if (user !== undefined) this.quotas!.finish(user);
+      throw error;
+    }
+  }
+
+  /** A snapshot for the monitor: active, queued, wait time, retries, breaker state per target. */
+  metrics(): ExecutorMetrics {
+    const lags = new Map<string, ReplicaStatus>(this.router.status().map((status) => [status.name, status]));
+    const budget = this.retryBudget.counts();
+    return {
+      ...this.scheduler.metrics(),
+      completed: this.completed,
+      failed: this.failed,
+      retries: budget.retries,
+      retryBudgetExhausted: budget.budgetExhausted,
+      quotaRejections: this.quotas?.rejectedCount ?? 0,
+      timeouts: this.timeouts,
+      deduplicated: this.deduplicated,
+      targets: this.targets().map((target) => ({
+        name: target.name,
+        role: target.role,
+        breaker: target.breaker.state,
+        breakerOpened: target.breaker.openedCount,
+        lagBytes: lags.get(target.name)?.lagBytes ?? null,
+      })),
+    };
+  }
+
+  /** Every target: the primary first, then the replicas. */
+  targets(): ExecutionTarget[] {
+    return [this.router.primary, ...this.router.replicaTargets];
+  }
+
+  /** Stops the replica poller and closes the replica pools (the primary's driver is the optimizer's). */
+  async close(): Promise<void> {
+    this.router.close();
+    await Promise.all(this.targets().map((target) => target.close()));
+  }
+
+  private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
+    const running = this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.query<R>(sql, params, limits)));
+    const session = options.session ?? options.user;
+    if (session === undefined || analysis.kind === 'read' || !this.router.hasReplicas) return running;
+    return running.then(async (result) => {
+      await this.router.recordWrite(session);
+      return result;
+    });
+  }
+
+  private admit(options: QueryOptions): string | undefined {
+    if (!this.quotas || options.user === undefined) return undefined;
+    this.quotas.admit(options.user);
+    return options.user;
+  }
+
+  private withSlot<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
+    if (options.user === undefined || !this.quotas) {
+      // The common case, kept to one promise layer: a free slot runs the work at once.
+      const waiting = this.scheduler.acquire(options.priority);
+      const run = () => work().finally(() => this.scheduler.release());
+      return waiting ? waiting.then(run) : run();
+    }
+    return this.withSlotAndQuota(options, work);
+  }
+
+  private async withSlotAndQuota<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
+    const user = this.admit(options);
+    try {
+      let waiting: Promise<void> | undefined;
+      try {
+        waiting = this.scheduler.acquire(options.priority);
+      } catch (error) {
+        if (user !== undefined) this.quotas!.finish(user);
+        throw error;
+      }
+      if (waiting) await waiting;
+      try {
+        return await work();
+      } finally {
+        this.scheduler.release();
+      }
+    } finally {
+      if (user !== undefined) this.quotas!.finish(user);
+    }
+  }
+
+  private withRetries<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>): Promise<T> {
+    const limits = options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs };
+    const read = analysis.kind === 'read';
+    const session = options.session ?? options.user;
+    // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
+    this.retryBudget.recordRequest(Date.now());
+    const target = this.router.pick(read, session);
+    // The first attempt is kept free of async frames of our own: it is the hot path (bench/executor).
+    return target.breaker.execute(() => attempt(target, limits)).then(
+      (result) => {
+        this.completed += 1;
+        return result;
+      },
+      (error: unknown) => this.retryAfter(error, read, read || options.idempotent === true, session, limits, attempt),
+    );
+  }
+
+  private async retryAfter<T>(
+    firstError: unknown,
+    read: boolean,
+    mayRetry: boolean,
+    session: string | undefined,
+    limits: RunLimits,
+    attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>,
+  ): Promise<T> {
+    const retryable = this.config.executor.automaticRetry && mayRetry;
+    let error = firstError;
+    for (let retry = 1; ; retry += 1) {
+      if ((error as { code?: string }).code === 'QUERY_TIMEOUT') this.timeouts += 1;
+      const again = retryable && retry <= this.config.executor.maxRetries && isTransientError(error) && this.retryBudget.tryAcquire(Date.now());
+      if (!again) {
+        this.failed += 1;
+        throw error;
+      }
+      await sleep(this.retryBudget.delayMs(retry));
+      const target = this.router.pick(read, session);
+      try {
+        const result = await target.breaker.execute(() => attempt(target, limits));
+        this.completed += 1;
+        return result;
+      } catch (next) {
+        error = next;
+      }
+    }
+  }
+}

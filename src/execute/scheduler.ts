@@ -1,0 +1,115 @@
+import { LogLinearHistogram } from '../monitor/histogram.js';
+import type { QueryPriority } from '../queryOptions.js';
+import { QueueFullError } from './errors.js';
+
+const RANKS: Record<QueryPriority, number> = { high: 2, normal: 1, low: 0 };
+const CLASSES: readonly QueryPriority[] = ['high', 'normal', 'low'];
+
+interface Waiter {
+  rank: number;
+  enqueuedAt: number;
+  grant: () => void;
+}
+
+/** Settings of the scheduler. */
+export interface SchedulerOptions {
+  /** Queries running at once (MAX_CONCURRENT_QUERIES). */
+  concurrency: number;
+  /** Callers allowed to wait; one more gets QueueFullError. */
+  maxQueueSize: number;
+  /** Waiting this long lifts a query one priority class. */
+  agingMs: number;
+}
+
+/** What the scheduler reports to the monitor. */
+export interface SchedulerMetrics {
+  active: number;
+  queued: number;
+  queuedByPriority: Record<QueryPriority, number>;
+  granted: number;
+  rejectedQueueFull: number;
+  /** Time spent waiting for a slot, over every granted query (ms). */
+  waitMs: { count: number; mean: number; p50: number; p99: number; max: number };
+}
+
+/**
+ * A concurrency limit with a bounded priority queue. Each class is a FIFO, so its head is its oldest
+ * waiter; the next slot goes to the head whose rank plus aging (one class per `agingMs` waited) is
+ * highest, which keeps low priority from starving under a steady stream of high.
+ */
+export class Scheduler {
+  private active = 0;
+  private readonly queues: Record<QueryPriority, Waiter[]> = { high: [], normal: [], low: [] };
+  private queuedCount = 0;
+  private granted = 0;
+  private rejectedQueueFull = 0;
+  private readonly waits = new LogLinearHistogram();
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Resolves when the query may run; the caller must call `release()` exactly once afterwards. */
+  acquire(priority: QueryPriority = 'normal'): Promise<void> | undefined {
+    if (this.active < this.options.concurrency && this.queuedCount === 0) {
+      this.active += 1;
+      this.granted += 1;
+      this.waits.record(0);
+      return undefined;
+    }
+    if (this.queuedCount >= this.options.maxQueueSize) {
+      this.rejectedQueueFull += 1;
+      throw new QueueFullError(this.queuedCount);
+    }
+    return new Promise<void>((resolve) => {
+      this.queues[priority].push({ rank: RANKS[priority], enqueuedAt: performance.now(), grant: resolve });
+      this.queuedCount += 1;
+    });
+  }
+
+  /** Frees a slot and hands it to the next waiter, if any. */
+  release(): void {
+    this.active -= 1;
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    while (this.active < this.options.concurrency && this.queuedCount > 0) {
+      const now = performance.now();
+      let best: QueryPriority | undefined;
+      let bestScore = -Infinity;
+      for (const priority of CLASSES) {
+        const head = this.queues[priority][0];
+        if (!head) continue;
+        const score = head.rank + Math.floor((now - head.enqueuedAt) / this.options.agingMs);
+        if (score > bestScore) {
+          best = priority;
+          bestScore = score;
+        }
+      }
+      const waiter = this.queues[best!].shift()!;
+      this.queuedCount -= 1;
+      this.active += 1;
+      this.granted += 1;
+      this.waits.record(now - waiter.enqueuedAt);
+      waiter.grant();
+    }
+  }
+
+  /** A snapshot for the monitor. */
+  metrics(): SchedulerMetrics {
+    const waits = this.waits;
+    return {
+      active: this.active,
+      queued: this.queuedCount,
+      queuedByPriority: { high: this.queues.high.length, normal: this.queues.normal.length, low: this.queues.low.length },
+      granted: this.granted,
+      rejectedQueueFull: this.rejectedQueueFull,
+      waitMs: {
+        count: waits.count,
+        mean: waits.count ? waits.mean : 0,
+        p50: waits.count ? waits.quantile(0.5) : 0,
+        p99: waits.count ? waits.quantile(0.99) : 0,
+        max: waits.count ? waits.max : 0,
+      },
+    };
+  }
+}
