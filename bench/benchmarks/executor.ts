@@ -87,7 +87,9 @@ export async function policyOverheadMicros(iterations: number): Promise<number> 
 
 async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durationMs: number): Promise<Record<string, number>> {
   const raw = new pg.Pool({ connectionString: state.url, max: poolSize });
+  // The executor's path against raw pg: the result cache (measured by `qopt bench cache`) would answer repeats itself.
   const qo = await createOptimizer({
+    cache: { enabled: false },
     database: { url: state.url, poolMax: poolSize },
     executor: { deduplicateReads: false },
     monitor: { enabled: true },
@@ -144,7 +146,7 @@ async function nPlusOneVsBatched(market: Optimizer, rounds: number): Promise<Rec
 }
 
 async function streamMemory(url: string, rows: number): Promise<Record<string, number>> {
-  const qo = await createOptimizer({ database: { url, poolMax: 1 } });
+  const qo = await createOptimizer({ cache: { enabled: false }, database: { url, poolMax: 1 } });
   try {
     globalThis.gc?.();
     const before = process.memoryUsage().rss;
@@ -193,7 +195,7 @@ export const executorBenchmark: Benchmark<ExecutorBenchState> = {
     const schema = `qopt_bench_exec_${randomBytes(4).toString('hex')}`;
     await adminQuery(adminUrl, `CREATE SCHEMA ${schema}`);
     const url = schemaUrl(adminUrl, schema);
-    const market = await createOptimizer({ database: { url, poolMax: 4 } });
+    const market = await createOptimizer({ cache: { enabled: false }, database: { url, poolMax: 4 } });
     context.log(`loading the market workload at scale ${MARKET_SCALE} into ${schema}`);
     await loadWorkload(market.driver, marketWorkload, MARKET_SCALE, quietProgress);
     for (const statement of marketWorkload.seedIndexes) await market.driver.exec(statement);

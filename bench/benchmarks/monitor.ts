@@ -145,8 +145,9 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
       at: REPLAY_START + index * 10,
     }));
     const url = context.databaseUrl ?? DEFAULT_DATABASE_URL;
-    const monitored = await createOptimizer({ database: { url, poolMax: 8 } });
-    const unmonitored = await createOptimizer({ database: { url, poolMax: 8 }, monitor: { enabled: false } });
+    // Monitoring cost on the executed path: the result cache is off on both sides.
+    const monitored = await createOptimizer({ cache: { enabled: false }, database: { url, poolMax: 8 } });
+    const unmonitored = await createOptimizer({ cache: { enabled: false }, database: { url, poolMax: 8 }, monitor: { enabled: false } });
     return { observations, monitored, unmonitored };
   },
   async measure(state, context, run) {
