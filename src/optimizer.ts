@@ -1,6 +1,9 @@
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
+import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from './db/duckdbDriver.js';
+import { runHybrid } from './db/hybrid.js';
+import type { HybridRequest, HybridResult } from './db/hybrid.js';
 import { openDriver } from './db/openDriver.js';
 import { QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
@@ -34,6 +37,7 @@ export class Optimizer {
   readonly recorder = new QueryRecorder();
   readonly sql: SqlAnalyzer;
   private readonly writeListeners = new Set<CommittedWritesListener>();
+  private analytics: Promise<DuckDbDriver> | undefined;
 
   constructor(
     readonly config: QoptConfig,
@@ -114,8 +118,22 @@ export class Optimizer {
     return this.driver.explain(sql, params, options);
   }
 
+  /** The DuckDB analytics copy (`database.duckdbPath`), opened read-only on first use. */
+  duckdb(): Promise<DuckDbDriver> {
+    this.analytics ??= DuckDbDriver.open(this.config.database.duckdbPath ?? DEFAULT_DUCKDB_PATH, { readOnly: true });
+    return this.analytics;
+  }
+
+  /** The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy, combined. */
+  async hybrid<C = Array<Record<string, unknown>>>(request: HybridRequest<C>): Promise<HybridResult<C>> {
+    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), request);
+  }
+
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    const analytics = this.analytics;
+    this.analytics = undefined;
+    if (analytics) await (await analytics.catch(() => undefined))?.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
