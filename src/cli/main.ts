@@ -4,7 +4,9 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDuckDb } from './commands/duckdb.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerServe } from './commands/serve.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLoadWorkload(program);
   registerConfig(program);
+  registerServe(program);
+  registerDuckDb(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

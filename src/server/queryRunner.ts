@@ -35,8 +35,6 @@ export type StreamLine =
 const ALLOWED_COMMANDS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt']);
 // Functions that change settings from inside a statement (set_config('role', …, true) is SET LOCAL ROLE).
 const FORBIDDEN_FUNCTIONS = new Set(['set_config']);
-// Beyond the server-side statement_timeout, qopt cancels the backend itself (a function could raise the timeout).
-const WATCHDOG_GRACE_MS = 1000;
 const STREAM_BATCH_ROWS = 1000;
 
 /**
@@ -76,8 +74,8 @@ export class GuardedQueryRunner {
     let result: QueryResultSet | undefined;
     try {
       result = await this.qo.driver.transaction(async (session) => {
-        const pid = await this.applyPolicy(session);
-        return this.watched(pid, () => session.query(sql, params));
+        await this.applyPolicy(session);
+        return session.query(sql, params);
       });
     } finally {
       this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined);
@@ -119,9 +117,9 @@ export class GuardedQueryRunner {
     try {
       client = await driver.pool.connect();
       await client.query('BEGIN');
-      const pid = await this.applyPolicy(clientSession(client));
+      await this.applyPolicy(clientSession(client));
+      // The timeout bounds the whole cursor (PostgreSQL times the portal until the final Sync), streaming included.
       const cursor = client.query(new Cursor(sql, params as unknown[], { rowMode: 'array' }));
-      const watchdog = this.startWatchdog(pid);
       try {
         let first = true;
         for (;;) {
@@ -135,7 +133,6 @@ export class GuardedQueryRunner {
           for (const row of batch) yield row;
         }
       } finally {
-        clearTimeout(watchdog);
         await cursor.close().catch(() => undefined);
       }
       await client.query('COMMIT');
@@ -151,31 +148,13 @@ export class GuardedQueryRunner {
     }
   }
 
-  /** Sets the operator's role and timeout for this transaction only; returns the backend's pid. */
-  private async applyPolicy(session: DriverSession): Promise<number> {
-    const role = this.policy.role ?? 'none';
-    const result = await session.query<{ pid: number }>(
-      "SELECT set_config('statement_timeout', $1, true), set_config('role', $2, true), pg_backend_pid() AS pid",
-      [`${this.policy.statementTimeoutMs}ms`, role],
-    );
-    return result.rows[0]!.pid;
-  }
-
-  private async watched<T>(pid: number, work: () => Promise<T>): Promise<T> {
-    const watchdog = this.startWatchdog(pid);
-    try {
-      return await work();
-    } finally {
-      clearTimeout(watchdog);
-    }
-  }
-
-  private startWatchdog(pid: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.qo.driver.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
-    }, this.policy.statementTimeoutMs + WATCHDOG_GRACE_MS);
-    timer.unref();
-    return timer;
+  /**
+   * Sets the operator's role and timeout for this transaction only. The client's single statement cannot
+   * lift its timeout: PostgreSQL arms the timer when the statement starts, and a later set_config inside
+   * it (from a function) does not re-arm it.
+   */
+  private async applyPolicy(session: DriverSession): Promise<void> {
+    await session.query("SELECT set_config('statement_timeout', $1, true), set_config('role', $2, true)", [`${this.policy.statementTimeoutMs}ms`, this.policy.role ?? 'none']);
   }
 
   private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean): void {

@@ -55,5 +55,7 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: 'body
   const result = schema.safeParse(input ?? (where === 'query' ? {} : undefined));
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new RequestValidationError(issue.path.length > 0 ? issue.path.join('.') : where, issue.message);
+  // An unknown key is reported on its parent; name the key itself so the client sees what to remove.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  throw new RequestValidationError(path.length > 0 ? path.join('.') : where, issue.message);
 }
