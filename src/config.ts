@@ -157,6 +157,8 @@ export const configSchema = z.strictObject({
       queryMaxRows: z.number().int().min(1).default(10_000),
       /** Largest request body accepted. */
       bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+      /** The dashboard's numbers are recomputed at most this often (a snapshot of 10,000 fingerprints costs tens of ms). */
+      dashboardMaxAgeMs: z.number().int().min(0).default(1000),
       /** Requests per minute per token (or per address without a token); 0 = no limit. */
       rateLimitPerMinute: z.number().int().min(0).default(6000),
     })

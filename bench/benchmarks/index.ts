@@ -1,9 +1,10 @@
 import { UsageError } from '../../src/errors.js';
 import type { Benchmark } from '../harness.js';
+import { serviceBenchmark } from './service.js';
 import { sqlBenchmark } from './sql.js';
 
 /** Every benchmark `qopt bench NAME` can run. Later capabilities add theirs here. */
-export const benchmarks: ReadonlyArray<Benchmark<never>> = [sqlBenchmark as Benchmark<never>];
+export const benchmarks: ReadonlyArray<Benchmark<never>> = [sqlBenchmark as Benchmark<never>, serviceBenchmark as Benchmark<never>];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */
 export function benchmarkByName(name: string): Benchmark<never> {

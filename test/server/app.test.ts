@@ -25,7 +25,7 @@ describe('the service', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ server: { bodyLimitBytes: 4096 } });
+    service = await startTestService({ server: { bodyLimitBytes: 4096, dashboardMaxAgeMs: 600_000 } });
   });
 
   afterAll(async () => {
@@ -72,6 +72,11 @@ describe('the service', () => {
       expect(asset.status, path).toBe(200);
     }
     expect(await (await service.request('GET', '/dashboard/chart.umd.min.js')).text()).toContain('Chart');
+  });
+
+  it('recomputes the dashboard numbers at most once per dashboardMaxAgeMs, however many pages poll', async () => {
+    const polled = await Promise.all([1, 2, 3].map(async () => (await (await service.request('GET', '/api/v1/performance/dashboard')).json()) as { generated_at: string }));
+    expect(new Set(polled.map((body) => body.generated_at)).size).toBe(1);
   });
 
   it('exposes Prometheus metrics counting requests by route pattern and status', async () => {

@@ -48,13 +48,10 @@ describe('the web dashboard in a real browser', () => {
     await page.goto(`${service.server.url}/`);
     await page.waitForSelector('#status.ok', { timeout: 20_000 });
     // Four queries of the market workload: the total-time and latency charts get a bar each.
-    await page.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#chart-total')?.dataset.points) >= 4, undefined, { timeout: 20_000 });
+    await page.waitForFunction("Number(document.querySelector('#chart-total')?.dataset.points) >= 4", undefined, { timeout: 20_000 });
     // Throughput needs two refreshes: proof that the page polls on its own.
-    await page.waitForFunction(() => Number(document.querySelector<HTMLCanvasElement>('#chart-throughput')?.dataset.points) >= 2, undefined, { timeout: 30_000 });
-    const latencyBars = await page.evaluate(() => {
-      const chart = (window as unknown as { qoptDashboard: { charts: { latency: { data: { datasets: Array<{ data: number[] }> } } } } }).qoptDashboard.charts.latency;
-      return chart.data.datasets.map((dataset) => dataset.data.length);
-    });
+    await page.waitForFunction("Number(document.querySelector('#chart-throughput')?.dataset.points) >= 2", undefined, { timeout: 30_000 });
+    const latencyBars = await page.evaluate<number[]>('window.qoptDashboard.charts.latency.data.datasets.map((dataset) => dataset.data.length)');
     expect(latencyBars).toEqual([4, 4, 4]);
     const rows = await page.locator('#queries tr').count();
     expect(rows).toBe(5);

@@ -30,7 +30,7 @@ describe('POST /query', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ server: { queryRole: ROLE, queryStatementTimeoutMs: TIMEOUT_MS, queryMaxRows: 1000 } }, 'qopt_srvq');
+    service = await startTestService({ server: { queryRole: ROLE, queryStatementTimeoutMs: TIMEOUT_MS, queryMaxRows: 1000, dashboardMaxAgeMs: 0 } }, 'qopt_srvq');
     const schema = service.schema.name;
     await admin(async (client) => {
       await client.query(`CREATE ROLE ${ROLE} NOLOGIN`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { unavailable } from '../capabilities.js';
 import type { CapabilityName } from '../capabilities.js';
+import { RecentValues } from '../recentValues.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
 
@@ -61,7 +62,41 @@ export const dashboardResponse = z.object({
 });
 
 /** `/performance/*`: the dashboard's data, slow queries and alert rules. */
-export function performanceRoutes({ qo, capabilities, startedAt }: ServiceContext): ApiRoute<never, never>[] {
+export function performanceRoutes({ qo, config, capabilities, startedAt }: ServiceContext): ApiRoute<never, never>[] {
+  const missing = (['cache', 'monitor', 'advisor', 'rewrite'] as CapabilityName[]).filter((name) => !capabilities[name]);
+  const dashboard = (limit: number): z.infer<typeof dashboardResponse> => {
+    const stats = qo.recorder.snapshot();
+    return {
+      generated_at: new Date().toISOString(),
+      uptime_seconds: (Date.now() - startedAt) / 1000,
+      totals: {
+        fingerprints: stats.length,
+        calls: stats.reduce((sum, entry) => sum + entry.calls, 0),
+        errors: stats.reduce((sum, entry) => sum + entry.errors, 0),
+        total_ms: stats.reduce((sum, entry) => sum + entry.totalMs, 0),
+      },
+      queries: stats.slice(0, limit).map((entry) => ({
+        fingerprint: entry.fingerprint,
+        normalized: entry.normalized,
+        calls: entry.calls,
+        errors: entry.errors,
+        rows: entry.rows,
+        total_ms: entry.totalMs,
+        mean_ms: entry.meanMs,
+        p50_ms: entry.p50Ms,
+        p95_ms: entry.p95Ms,
+        p99_ms: entry.p99Ms,
+        max_ms: entry.maxMs,
+      })),
+      cache: null,
+      slow_queries: null,
+      alerts: null,
+      recommendations: null,
+      rewrites: null,
+      unavailable: missing,
+    };
+  };
+  const recent = new RecentValues(config.server.dashboardMaxAgeMs);
   return [
     defineRoute({
       method: 'GET',
@@ -72,37 +107,7 @@ export function performanceRoutes({ qo, capabilities, startedAt }: ServiceContex
       querystring: dashboardQuery,
       response: dashboardResponse,
       async handler({ query }) {
-        const stats = qo.recorder.snapshot();
-        const missing = (['cache', 'monitor', 'advisor', 'rewrite'] as CapabilityName[]).filter((name) => !capabilities[name]);
-        return {
-          generated_at: new Date().toISOString(),
-          uptime_seconds: (Date.now() - startedAt) / 1000,
-          totals: {
-            fingerprints: stats.length,
-            calls: stats.reduce((sum, entry) => sum + entry.calls, 0),
-            errors: stats.reduce((sum, entry) => sum + entry.errors, 0),
-            total_ms: stats.reduce((sum, entry) => sum + entry.totalMs, 0),
-          },
-          queries: stats.slice(0, query.limit).map((entry) => ({
-            fingerprint: entry.fingerprint,
-            normalized: entry.normalized,
-            calls: entry.calls,
-            errors: entry.errors,
-            rows: entry.rows,
-            total_ms: entry.totalMs,
-            mean_ms: entry.meanMs,
-            p50_ms: entry.p50Ms,
-            p95_ms: entry.p95Ms,
-            p99_ms: entry.p99Ms,
-            max_ms: entry.maxMs,
-          })),
-          cache: null,
-          slow_queries: null,
-          alerts: null,
-          recommendations: null,
-          rewrites: null,
-          unavailable: missing,
-        } satisfies z.infer<typeof dashboardResponse>;
+        return recent.get(String(query.limit), () => dashboard(query.limit));
       },
     }),
     defineRoute({
