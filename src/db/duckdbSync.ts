@@ -25,6 +25,8 @@ export interface SyncReport {
 }
 
 const ROWS_PER_BATCH = 20_000;
+/** Why a sync from the embedded database is refused. */
+export const NEEDS_POSTGRES = 'qopt duckdb sync needs a PostgreSQL server (postgres://…) as its source';
 const NULL_MARK = '\\N';
 
 /**
@@ -130,7 +132,7 @@ async function writeCsv(client: pg.PoolClient, table: string, file: string): Pro
  * table's generation stamp (taken before the snapshot, so a write racing the copy marks it stale).
  */
 export async function syncTablesToDuckDb(source: Driver, duckdbPath: string, tables: readonly string[], log: (message: string) => void = () => {}): Promise<SyncReport> {
-  if (!(source instanceof PgDriver)) throw new UsageError('qopt duckdb sync needs a PostgreSQL server (postgres://…) as its source');
+  if (!(source instanceof PgDriver)) throw new UsageError(NEEDS_POSTGRES);
   if (tables.length === 0) throw new UsageError('name at least one table: --tables a,b');
   const stamps = await tableStamps(source, tables);
   const duck = await DuckDbDriver.open(duckdbPath);

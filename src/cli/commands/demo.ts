@@ -3,6 +3,7 @@ import { workloads } from '../../../bench/workloads/index.js';
 import { formatDemoReport, runDemo } from '../demo/runDemo.js';
 import type { DemoReport } from '../demo/runDemo.js';
 import { randomApiToken, serveUntilStopped } from '../../server/serveUntilStopped.js';
+import { portNumber } from './serve.js';
 import { databaseUrlOf, positiveInteger, positiveNumber, printJson, withDatabaseOption } from '../options.js';
 import { terminalProgress } from '../progress.js';
 
@@ -21,7 +22,7 @@ export function registerDemo(program: Command): void {
       .option('--reload', 'regenerate the data even when it is already loaded')
       .option('--json', 'print the report as JSON')
       .option('--serve', 'then keep the service running (dashboard at /) until Ctrl+C')
-      .option('--port <n>', 'port of --serve (default 8080)', positiveInteger),
+      .option('--port <n>', 'port of --serve (default 8080; 0 picks a free one)', portNumber),
   ).action(async (options: { workload: string; scale: number; iterations: number; database?: string; reload?: boolean; json?: boolean; serve?: boolean; port?: number }) => {
     const token = options.serve ? (process.env.QOPT_API_TOKEN ?? randomApiToken()) : undefined;
     const print = (report: DemoReport) => (options.json ? printJson(report) : process.stdout.write(formatDemoReport(report)));

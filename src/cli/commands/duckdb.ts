@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from '../../db/duckdbDriver.js';
 import { copyFreshness, syncTablesToDuckDb } from '../../db/duckdbSync.js';
-import { openDriver } from '../../db/openDriver.js';
+import { openDriver, parseDatabaseLocation } from '../../db/openDriver.js';
+import { NEEDS_POSTGRES } from '../../db/duckdbSync.js';
+import { UsageError } from '../../errors.js';
 import { databaseUrlOf, printJson, withDatabaseOption } from '../options.js';
 
 interface DuckDbOptions {
@@ -24,10 +26,13 @@ export function registerDuckDb(program: Command): void {
       .description('copy PostgreSQL tables into the DuckDB file (one snapshot), stamping each with its generation so a stale copy is detected')
       .requiredOption('--tables <list>', 'comma-separated table names')
       .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
-      .option('--json', 'print the report as JSON'),
+      .option('--json', 'print the report as JSON')
+      .exitOverride(),
   ).action(async (options: DuckDbOptions) => {
     const tables = (options.tables ?? '').split(',').map((name) => name.trim()).filter(Boolean);
-    const source = await openDriver(databaseUrlOf(options));
+    const url = databaseUrlOf(options);
+    if (parseDatabaseLocation(url).kind !== 'postgres') throw new UsageError(NEEDS_POSTGRES);
+    const source = await openDriver(url);
     try {
       const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`));
       if (options.json) return printJson(report);
@@ -42,7 +47,8 @@ export function registerDuckDb(program: Command): void {
       .command('status')
       .description('which tables the DuckDB file holds and whether each is still as fresh as PostgreSQL')
       .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
-      .option('--json', 'print as JSON'),
+      .option('--json', 'print as JSON')
+      .exitOverride(),
   ).action(async (options: DuckDbOptions) => {
     const duck = await DuckDbDriver.open(duckdbPathOf(options), { readOnly: true });
     const source = await openDriver(databaseUrlOf(options));

@@ -1,7 +1,15 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { createOptimizer } from '../../optimizer.js';
 import { serveUntilStopped } from '../../server/serveUntilStopped.js';
-import { databaseUrlOf, positiveInteger, withDatabaseOption } from '../options.js';
+import { databaseUrlOf, withDatabaseOption } from '../options.js';
+
+/** A TCP port; 0 asks the system for a free one (printed at start). */
+export function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return port;
+}
 
 interface ServeOptions {
   host?: string;
@@ -18,7 +26,7 @@ export function registerServe(program: Command): void {
       .command('serve')
       .description('start the service: REST API under /api/v1, /metrics, the live dashboard at / (127.0.0.1:8080 by default; token from QOPT_API_TOKEN)')
       .option('--host <host>', 'address to bind (default 127.0.0.1: this machine only)')
-      .option('--port <n>', 'port (default 8080)', positiveInteger)
+      .option('--port <n>', 'port (default 8080; 0 picks a free one)', portNumber)
       .option('--redis <url>', 'Redis for the shared cache tier (default: $REDIS_URL)')
       .option('--duckdb <path>', 'DuckDB analytics copy for hybrid queries (default .qopt/analytics.duckdb)'),
   ).action(async (options: ServeOptions) => {
