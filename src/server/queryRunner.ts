@@ -80,7 +80,7 @@ export class GuardedQueryRunner {
     } finally {
       this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined);
     }
-    if (changesData(analysis)) this.qo.reportCommittedWrites([analysis]);
+    if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
     if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
     return { ...result, durationMs: performance.now() - started };
   }
@@ -137,7 +137,7 @@ export class GuardedQueryRunner {
       }
       await client.query('COMMIT');
       failed = false;
-      if (changesData(analysis)) this.qo.reportCommittedWrites([analysis]);
+      if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
       yield { rowCount: rows, durationMs: performance.now() - started };
     } catch (error) {
       await client?.query('ROLLBACK').catch(() => undefined);
