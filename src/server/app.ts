@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 import type { Optimizer } from '../optimizer.js';
-import { assertAuthorized, rateLimitKey } from './auth.js';
+import { rateLimitKey, TokenCheck } from './auth.js';
 import { capabilitiesOf } from './capabilities.js';
 import { loadDashboardAssets } from './dashboardAssets.js';
 import { HttpError } from './errors.js';
@@ -62,12 +62,12 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
   return reply.status(500).send({ error: 'INTERNAL', message: 'internal error; see the server log' });
 }
 
-function registerApiRoute(app: FastifyInstance, route: ApiRoute<never, never>, token: string | undefined): void {
+function registerApiRoute(app: FastifyInstance, route: ApiRoute<never, never>, tokens: TokenCheck): void {
   app.route({
     method: route.method,
     url: `${API_PREFIX}${route.path}`,
     handler: async (request, reply) => {
-      if (route.auth) assertAuthorized(request, token);
+      if (route.auth) tokens.assert(request);
       const body = route.body ? parseInput(route.body, request.body, 'body') : undefined;
       const query = route.querystring ? parseInput(route.querystring, request.query, 'query') : undefined;
       return route.handler({ body: body as never, query: query as never, request, reply });
@@ -94,7 +94,8 @@ export async function buildServer(qo: Optimizer, options: ServerOptions = {}): P
   app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
 
   const routes = apiRoutes(context);
-  for (const route of routes) registerApiRoute(app, route, settings.apiToken);
+  const tokens = new TokenCheck(settings.apiToken);
+  for (const route of routes) registerApiRoute(app, route, tokens);
   const openApi = buildOpenApi(routes, API_PREFIX, VERSION);
   app.get(`${API_PREFIX}/openapi.json`, async () => openApi);
   app.get('/metrics', async (_request, reply) => {

@@ -10,26 +10,38 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-// Comparing digests keeps the comparison constant-time whatever the lengths.
-function sameToken(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+function digestOf(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }
 
 /**
- * Checks the bearer token of a request that changes state or runs SQL. With no token configured such
- * endpoints stay closed: an operator must choose one (QOPT_API_TOKEN) to open them.
+ * Checks bearer tokens against the configured one. Digests are compared, so the comparison takes
+ * the same time whatever the lengths; the expected digest is computed once.
  */
-export function assertAuthorized(request: FastifyRequest, expected: string | undefined): void {
-  if (!expected) throw new UnauthorizedError('this endpoint needs a bearer token, and the server has none configured (set QOPT_API_TOKEN)');
-  const given = bearerToken(request);
-  if (!given) throw new UnauthorizedError('missing bearer token: send Authorization: Bearer <QOPT_API_TOKEN>');
-  if (!sameToken(given, expected)) throw new UnauthorizedError('invalid bearer token');
+export class TokenCheck {
+  private readonly expected: Buffer | undefined;
+
+  constructor(token: string | undefined) {
+    this.expected = token === undefined ? undefined : digestOf(token);
+  }
+
+  /**
+   * Throws 401 unless the request carries the token. With no token configured, endpoints that change
+   * state or run SQL stay closed: an operator must choose one (QOPT_API_TOKEN) to open them.
+   */
+  assert(request: FastifyRequest): void {
+    if (!this.expected) throw new UnauthorizedError('this endpoint needs a bearer token, and the server has none configured (set QOPT_API_TOKEN)');
+    const given = bearerToken(request);
+    if (!given) throw new UnauthorizedError('missing bearer token: send Authorization: Bearer <QOPT_API_TOKEN>');
+    if (!timingSafeEqual(digestOf(given), this.expected)) throw new UnauthorizedError('invalid bearer token');
+  }
 }
 
-/** The rate-limit key of a request: a digest of its token when it has one, else its address. */
+/**
+ * The rate-limit key of a request: its bearer token when it has one, else its address. The key only
+ * lives in this process's rate-limit store, next to the configured token itself.
+ */
 export function rateLimitKey(request: FastifyRequest): string {
   const token = bearerToken(request);
-  return token ? `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}` : `ip:${request.ip}`;
+  return token ? `token:${token}` : `ip:${request.ip}`;
 }

@@ -121,7 +121,9 @@ describe('POST /query', () => {
 
   it('commits a write and reports it to the committed-write listeners (the cache invalidates from them)', async () => {
     const seen: SqlAnalysis[] = [];
-    const stop = service.qo.onCommittedWrites((writes) => seen.push(...writes));
+    const stop = service.qo.onCommittedWrites((writes) => {
+      seen.push(...writes);
+    });
     try {
       const response = await query({ sql: 'INSERT INTO visible VALUES ($1, $2)', params: [6, 'six'] });
       expect(response.status).toBe(200);
