@@ -10,6 +10,7 @@ const COLORS = ['#4f9dff', '#f5a524', '#e5484d', '#2fbf71', '#a78bfa', '#22d3ee'
 Chart.defaults.color = '#8a93a6';
 Chart.defaults.borderColor = '#263049';
 Chart.defaults.animation = false;
+Chart.defaults.maintainAspectRatio = false;
 
 function shortSql(text) {
   const flat = text.replace(/\s+/g, ' ').trim();
