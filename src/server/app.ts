@@ -31,6 +31,11 @@ export interface ServerOptions {
   logger?: boolean;
 }
 
+/** What the route areas are built from, for one optimizer. */
+export async function createServiceContext(qo: Optimizer): Promise<ServiceContext> {
+  return { qo, config: qo.config, capabilities: capabilitiesOf(qo), version: VERSION, startedAt: Date.now() };
+}
+
 /** The route areas, in the order the OpenAPI document lists them. */
 export function apiRoutes(context: ServiceContext): ApiRoute<never, never>[] {
   return [
@@ -82,7 +87,7 @@ function registerApiRoute(app: FastifyInstance, route: ApiRoute<never, never>, t
 export async function buildServer(qo: Optimizer, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings = qo.config.server;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: settings.bodyLimitBytes });
-  const context: ServiceContext = { qo, config: qo.config, capabilities: capabilitiesOf(qo), version: VERSION, startedAt: Date.now() };
+  const context = await createServiceContext(qo);
   const metrics = new ServerMetrics(qo);
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));

@@ -3,8 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createOptimizer } from '../../src/optimizer.js';
-import { apiRoutes, startServer } from '../../src/server/app.js';
-import { capabilitiesOf } from '../../src/server/capabilities.js';
+import { apiRoutes, createServiceContext, startServer } from '../../src/server/app.js';
 import { DATABASE_URL } from '../support/postgres.js';
 import { startTestService, TOKEN } from './support.js';
 import type { TestService } from './support.js';
@@ -93,7 +92,7 @@ describe('the service', () => {
     const document = (await (await service.request('GET', '/api/v1/openapi.json')).json()) as {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; security?: unknown; responses: Record<string, unknown> }>>;
     };
-    const routes = apiRoutes({ qo: service.qo, config: service.qo.config, capabilities: capabilitiesOf(service.qo), version: '0.1.0', startedAt: 0 });
+    const routes = apiRoutes(await createServiceContext(service.qo));
     expect(routes.length).toBeGreaterThanOrEqual(16);
     for (const route of routes) {
       const operation = document.paths[`/api/v1${route.path}`]?.[route.method.toLowerCase()];
