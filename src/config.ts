@@ -77,6 +77,8 @@ export const configSchema = z.strictObject({
       compression: z.boolean().default(true),
       /** Encoded results larger than this are compressed. */
       compressionThresholdBytes: z.number().int().min(0).default(4096),
+      /** LISTEN for the NOTIFYs of `qopt cache capture install` triggers (PostgreSQL only). */
+      changeCapture: z.boolean().default(true),
     })
     .prefault({}),
   monitor: z
@@ -159,6 +161,10 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
       /** The dashboard's numbers are recomputed at most this often (a snapshot of 10,000 fingerprints costs tens of ms). */
       dashboardMaxAgeMs: z.number().int().min(0).default(1000),
+      /** The index advisor's report (dashboard, `GET /optimization/recommendations`) is reused until this old. */
+      adviceMaxAgeMs: z.number().int().min(0).default(60_000),
+      /** The advisor looks at this many of the recorded queries, by total time. */
+      adviceMaxQueries: z.number().int().min(1).default(50),
       /** Requests per minute per token (or per address without a token); 0 = no limit. */
       rateLimitPerMinute: z.number().int().min(0).default(6000),
     })

@@ -1,11 +1,20 @@
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
+import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
 import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from './db/duckdbDriver.js';
 import { runHybrid } from './db/hybrid.js';
 import type { HybridRequest, HybridResult } from './db/hybrid.js';
 import { openDriver } from './db/openDriver.js';
-import { QueryRecorder } from './monitor/recorder.js';
+import { PgDriver } from './db/pgDriver.js';
+import { QueryCache } from './cache/queryCache.js';
+import type { QueryOptions } from './queryOptions.js';
+import { analyzeQuery } from './analyze/queryAnalyzer.js';
+import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
+import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
+import { PerformanceMonitor } from './monitor/performanceMonitor.js';
+import { operationName } from './monitor/prometheus.js';
+import type { QueryObservation, QueryRecorder } from './monitor/recorder.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
 
@@ -15,8 +24,14 @@ export type OptimizerOptions = QoptConfigInput & {
   driver?: Driver;
 };
 
-/** Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this. */
-export type CommittedWritesListener = (writes: readonly SqlAnalysis[]) => void;
+/**
+ * Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this.
+ * `params[i]` are the bound parameters of `writes[i]` when known (they let the cache invalidate by row).
+ */
+export type CommittedWritesListener = (
+  writes: readonly SqlAnalysis[],
+  params?: ReadonlyArray<readonly unknown[] | undefined>,
+) => void | Promise<void>;
 
 /** What `qo.transaction` hands its callback: statements on one connection inside one transaction. */
 export interface TransactionScope {
@@ -34,10 +49,16 @@ export function changesData(analysis: SqlAnalysis): boolean {
  */
 export class Optimizer {
   /** Per-fingerprint latency statistics of every query that went through `query`. */
-  readonly recorder = new QueryRecorder();
+  readonly recorder: QueryRecorder;
+  /** The performance monitor: recorder, slow log, N+1 findings, anomalies, alerts, Prometheus. */
+  readonly monitor: PerformanceMonitor;
   readonly sql: SqlAnalyzer;
+  /** The multi-tier result cache: stats, invalidation by table / tag / pattern, warm-up. */
+  readonly cache: QueryCache;
   private readonly writeListeners = new Set<CommittedWritesListener>();
   private analytics: Promise<DuckDbDriver> | undefined;
+  /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
+  readonly autoRewriter: AutoRewriter | null;
 
   constructor(
     readonly config: QoptConfig,
@@ -45,6 +66,39 @@ export class Optimizer {
     private readonly ownsDriver: boolean,
   ) {
     this.sql = new SqlAnalyzer(config.sql.analysisCacheEntries);
+    this.autoRewriter = config.optimization.enabled && config.optimization.automaticRewriting
+      ? new AutoRewriter(async (sql, params) => (await this.optimizeQuery(sql, params, { level: 3 })).rewrites?.best ?? null, DEFAULT_AUTO_REWRITER_OPTIONS)
+      : null;
+    this.monitor = new PerformanceMonitor(config.monitor, {
+      analyze: (sql) => this.sql.analyze(sql),
+      explain: (sql, params) => this.driver.explain(sql, params),
+      pool: 'pool' in driver ? (driver as { pool: PoolStatistics }).pool : undefined,
+    });
+    this.recorder = this.monitor.recorder;
+    this.cache = new QueryCache(config, driver.target, (sql, params) => this.query(sql, params));
+    this.onCommittedWrites((writes, params) => this.cache.onCommittedWrites(writes, params));
+  }
+
+  /** Anti-pattern and plan findings of a query (level ≤ 2 of `optimization.level`; `analyze` runs EXPLAIN ANALYZE, rolled back). */
+  findings(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean } = {}): Promise<QueryReport> {
+    return this.optimizeQuery(sql, params, { ...options, level: Math.min(2, this.config.optimization.level) as OptimizationLevel });
+  }
+
+  /** Findings, plan, and (at level 3) rewrites proven cheaper and equal; bounded by `optimization.maxOptimizationTimeMs`. */
+  optimizeQuery(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean; level?: OptimizationLevel } = {}): Promise<QueryReport> {
+    const { enabled, level, maxOptimizationTimeMs, maxRewriteCostRatio } = this.config.optimization;
+    const chosen = enabled ? (options.level ?? (level as OptimizationLevel)) : 0;
+    return analyzeQuery(this.driver, sql, params, { level: chosen, maxTimeMs: maxOptimizationTimeMs, maxRewriteCostRatio, analyze: options.analyze });
+  }
+
+  /** Runs `work` as one request context named `name` (N+1 detection counts repetitions inside it). */
+  withContext<T>(name: string, work: () => T): T {
+    return this.monitor.withContext(name, work);
+  }
+
+  /** The Prometheus text exposition (serve it at `/metrics` with `qo.monitor.metricsContentType`). */
+  metrics(): Promise<string> {
+    return this.monitor.metrics();
   }
 
   /** Analyzes a SQL text (memoized); throws SqlSyntaxError on bad SQL. */
@@ -52,11 +106,27 @@ export class Optimizer {
     return this.sql.analyze(sql);
   }
 
-  /** Runs a statement with bound parameters through the pipeline (autocommit). */
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResultSet<R>> {
+  /** Runs a statement with bound parameters through the pipeline (autocommit); cacheable reads go through the cache. */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
     const analysis = this.sql.analyze(sql);
-    const result = await this.timed(analysis, () => this.driver.query<R>(sql, params));
-    if (changesData(analysis)) this.reportCommittedWrites([analysis]);
+    // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
+    const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
+    const run = (text: string) => this.driver.query<R>(text, params);
+    let executed = false;
+    const execute = (): Promise<QueryResultSet<R>> => {
+      executed = true;
+      const outcome = analysis.cacheable ? { cache: 'miss' as const } : undefined;
+      return this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, run) : run(sql)), params, outcome);
+    };
+    if (!analysis.cacheable) {
+      const result = await execute();
+      if (changesData(analysis)) await this.reportCommittedWrites([analysis], [params]);
+      return result;
+    }
+    const started = performance.now();
+    const result = await this.cache.read(analysis, params, options.cache, execute);
+    // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
+    if (!executed) await this.timed(analysis, async () => result, params, { cache: 'hit', durationMs: performance.now() - started });
     return result;
   }
 
@@ -66,16 +136,20 @@ export class Optimizer {
    */
   async transaction<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
     const writes: SqlAnalysis[] = [];
+    const writeParams: Array<readonly unknown[]> = [];
     const result = await this.driver.transaction((session: DriverSession) =>
       work({
         query: <R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) => {
           const analysis = this.sql.analyze(sql);
-          if (changesData(analysis)) writes.push(analysis);
-          return this.timed(analysis, () => session.query<R>(sql, params));
+          if (changesData(analysis)) {
+            writes.push(analysis);
+            writeParams.push(params);
+          }
+          return this.timed(analysis, () => session.query<R>(sql, params), params);
         },
       }),
     );
-    if (writes.length > 0) this.reportCommittedWrites(writes);
+    if (writes.length > 0) await this.reportCommittedWrites(writes, writeParams);
     return result;
   }
 
@@ -85,12 +159,16 @@ export class Optimizer {
     return () => this.writeListeners.delete(listener);
   }
 
-  /** Tells every listener that these statements have committed (the query path, transactions and the pool facade call it). */
-  reportCommittedWrites(writes: readonly SqlAnalysis[]): void {
-    for (const listener of this.writeListeners) listener(writes);
+  /**
+   * Tells every listener that these statements have committed (the query path, transactions and the
+   * pool facade call it); resolves when every listener is done (the cache: when every instance knows).
+   */
+  async reportCommittedWrites(writes: readonly SqlAnalysis[], params?: ReadonlyArray<readonly unknown[] | undefined>): Promise<void> {
+    await Promise.all([...this.writeListeners].map((listener) => listener(writes, params)));
   }
 
-  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>): Promise<T> {
+  /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
+  private async timed<T extends { rowCount: number }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
     const started = performance.now();
     let rows = 0;
     let failed = true;
@@ -101,12 +179,20 @@ export class Optimizer {
       return result;
     } finally {
       if (this.config.monitor.enabled && this.config.monitor.trackQueries) {
-        this.recorder.record({
+        const ended = performance.now();
+        this.monitor.record({
           fingerprint: analysis.fingerprint,
           normalized: analysis.normalized,
-          durationMs: performance.now() - started,
+          durationMs: ended - started,
+          at: performance.timeOrigin + ended,
           rows,
           failed,
+          sql: analysis.text,
+          params,
+          operation: operationName(analysis.statements[0]?.command),
+          collection: analysis.tables[0]?.key,
+          readOnly: analysis.kind === 'read',
+          ...extra,
         });
       }
     }
@@ -117,6 +203,7 @@ export class Optimizer {
     this.sql.analyze(sql);
     return this.driver.explain(sql, params, options);
   }
+
 
   /** The DuckDB analytics copy (`database.duckdbPath`), opened read-only on first use. */
   duckdb(): Promise<DuckDbDriver> {
@@ -134,6 +221,8 @@ export class Optimizer {
     const analytics = this.analytics;
     this.analytics = undefined;
     if (analytics) await (await analytics.catch(() => undefined))?.close();
+    await this.cache.close();
+    await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();
   }
 }
@@ -150,5 +239,8 @@ export async function createOptimizer(options: OptimizerOptions = {}): Promise<O
       connectionTimeoutMs: config.database.connectionTimeoutMs,
       maxLifetimeSeconds: config.database.maxLifetimeSeconds,
     }));
-  return new Optimizer(config, driver, givenDriver === undefined);
+  const optimizer = new Optimizer(config, driver, givenDriver === undefined);
+  await optimizer.cache.start();
+  if (config.cache.enabled && config.cache.changeCapture && driver instanceof PgDriver) await optimizer.cache.startCapture(driver.pool.options);
+  return optimizer;
 }

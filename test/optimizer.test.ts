@@ -8,7 +8,9 @@ describe('createOptimizer on the embedded database', () => {
 
   beforeAll(async () => {
     qo = await createOptimizer({ database: { url: 'memory:' } });
-    qo.onCommittedWrites((writes: readonly SqlAnalysis[]) => committed.push(writes.flatMap((write) => write.writeTables)));
+    qo.onCommittedWrites((writes: readonly SqlAnalysis[]) => {
+      committed.push(writes.flatMap((write) => write.writeTables));
+    });
     await qo.query('create table accounts (id int primary key, balance int not null)');
     await qo.query('insert into accounts values (1, 100), (2, 50)');
   });

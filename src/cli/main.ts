@@ -3,10 +3,15 @@ import { QoptError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
+import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDuckDb } from './commands/duckdb.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
 import { registerServe } from './commands/serve.js';
+import { registerRewrite } from './commands/rewrite.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerSlow } from './commands/slow.js';
+import { registerTop } from './commands/top.js';
 
 /** The `qopt` program with every command registered. */
 export function buildProgram(): Command {
@@ -22,6 +27,11 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerServe(program);
   registerDuckDb(program);
+  registerRewrite(program);
+  registerTop(program);
+  registerSlow(program);
+  registerAlerts(program);
+  registerCache(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,19 +1,53 @@
 import type { Fingerprint } from '../sql/analyze.js';
 import { LogLinearHistogram } from './histogram.js';
 
-/** One execution of a statement, as the pipeline reports it. */
+/** Where a result came from, as the cache reports it. */
+export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+
+/**
+ * One execution of a statement, as the pipeline reports it. Only the first five fields are
+ * required; the cache, the executor and the request layer fill in what they know.
+ */
 export interface QueryObservation {
   fingerprint: Fingerprint;
   normalized: string;
   durationMs: number;
   rows: number;
   failed: boolean;
+  /** When it finished (epoch ms); defaults to now. Replayed traces pass their own clock. */
+  at?: number;
+  /** The statement text as the caller wrote it (for the slow log, EXPLAIN and N+1 batching). */
+  sql?: string;
+  /** The bound parameters (redacted in the slow log unless `monitor.logParameters`). */
+  params?: readonly unknown[];
+  /** `db.operation.name`: SELECT, INSERT, … */
+  operation?: string;
+  /** `db.collection.name`: the first table the statement names. */
+  collection?: string;
+  /** True when the statement only reads (N+1 findings are about reads). */
+  readOnly?: boolean;
+  /** Cache outcome when the cache stage saw the query. */
+  cache?: CacheOutcome;
+  /** Time spent waiting for a pooled connection. */
+  poolWaitMs?: number;
+  /** Retries the executor made before this outcome. */
+  retries?: number;
+  /** Where the executor sent it: primary, replica, cache, duckdb… */
+  route?: string;
+  /** The request context's name (set by `qo.withContext`). */
+  context?: string;
+  /** Identifies the connection the statement ran on, when the executor knows it. */
+  connection?: string | number;
+  /** `error.type`: the error class or SQLSTATE when it failed. */
+  errorType?: string;
 }
 
 /** Per-fingerprint statistics with real percentiles. */
 export interface FingerprintStats {
   fingerprint: Fingerprint;
   normalized: string;
+  operation: string;
+  collection: string;
   calls: number;
   errors: number;
   rows: number;
@@ -22,58 +56,408 @@ export interface FingerprintStats {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
+  /** Executions over the slow-query threshold. */
+  slow: number;
+  cacheHits: number;
+  cacheMisses: number;
+  retries: number;
+  /** Mean pool wait, ms (0 when nobody reported it). */
+  meanPoolWaitMs: number;
+  /** Executions per route. */
+  routes: Record<string, number>;
 }
 
-interface Entry {
-  normalized: string;
+/** One fingerprint's cumulative counters, as the Prometheus exposition reads them. */
+export interface ExportedEntry {
+  operation: string;
+  collection: string;
   calls: number;
   errors: number;
   rows: number;
+  slow: number;
+  cacheHits: number;
+  cacheMisses: number;
   latency: LogLinearHistogram;
 }
 
-/** Keeps latency histograms per query fingerprint; the source of the demo's query table. */
+/** A rolling window the recorder keeps: the current minute, the last 5 minutes, the last hour. */
+export type WindowMinutes = 1 | 5 | 60;
+
+/** Counters of one time slot of one fingerprint. */
+interface Slot {
+  /** The slot's index in its own unit (minutes or five-minute periods since the epoch). */
+  index: number;
+  latency: LogLinearHistogram;
+  calls: number;
+  errors: number;
+  slow: number;
+  rows: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+interface Entry {
+  fingerprint: Fingerprint;
+  normalized: string;
+  operation: string;
+  collection: string;
+  calls: number;
+  errors: number;
+  rows: number;
+  slow: number;
+  cacheHits: number;
+  cacheMisses: number;
+  retries: number;
+  poolWaitMs: number;
+  poolWaitCount: number;
+  routes: Record<string, number> | null;
+  lastAt: number;
+  latency: LogLinearHistogram;
+  /** Ring of 1-minute slots (the 1 m and 5 m windows). */
+  minutes: (Slot | undefined)[];
+  /** Ring of 5-minute slots (the 1 h window). */
+  fiveMinutes: (Slot | undefined)[];
+}
+
+/** Options of the recorder. */
+export interface RecorderOptions {
+  /** Fingerprints tracked individually; the rest are folded into `other`. */
+  maxFingerprints?: number;
+  /** Executions slower than this count as slow. */
+  slowThresholdMs?: number;
+}
+
+/** The fingerprint under which everything beyond the top K is kept. */
+export const OTHER_FINGERPRINT = 'other' as Fingerprint;
+
+const MINUTE_MS = 60_000;
+const MINUTE_SLOTS = 5;
+const FIVE_MINUTE_SLOTS = 12;
+/** Window histograms use 32 buckets per octave (< 1.6 % error): 17 of them per fingerprint must stay small. */
+const WINDOW_PRECISION = 32;
+
+function newSlot(index: number): Slot {
+  return { index, latency: new LogLinearHistogram(WINDOW_PRECISION), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
+}
+
+function mergeSlot(target: Slot, slot: Slot): void {
+  target.latency.merge(slot.latency);
+  target.calls += slot.calls;
+  target.errors += slot.errors;
+  target.slow += slot.slow;
+  target.rows += slot.rows;
+  target.cacheHits += slot.cacheHits;
+  target.cacheMisses += slot.cacheMisses;
+}
+
+function addToSlot(slot: Slot, duration: number, error: number, slow: number, rows: number, hit: number, miss: number): void {
+  slot.latency.record(duration);
+  slot.calls += 1;
+  slot.errors += error;
+  slot.slow += slow;
+  slot.rows += rows;
+  slot.cacheHits += hit;
+  slot.cacheMisses += miss;
+}
+
+/**
+ * Keeps latency histograms per query fingerprint — cumulative, and in rolling 1 m / 5 m / 1 h
+ * windows — plus rows, errors, slow executions, cache outcomes, pool wait, retries and routes.
+ * Memory is bounded: at most `maxFingerprints` entries, the rest folded into `other`.
+ */
 export class QueryRecorder {
   private readonly entries = new Map<Fingerprint, Entry>();
+  readonly maxFingerprints: number;
+  readonly slowThresholdMs: number;
+  /** Fingerprints that arrived while the table was full (their calls went to `other`). */
+  overflowed = 0;
+
+  constructor(options: RecorderOptions = {}) {
+    this.maxFingerprints = options.maxFingerprints ?? 10_000;
+    this.slowThresholdMs = options.slowThresholdMs ?? 1000;
+  }
 
   /** Records one execution. */
   record(observation: QueryObservation): void {
-    let entry = this.entries.get(observation.fingerprint);
-    if (!entry) {
-      entry = { normalized: observation.normalized, calls: 0, errors: 0, rows: 0, latency: new LogLinearHistogram() };
-      this.entries.set(observation.fingerprint, entry);
-    }
+    const at = observation.at ?? Date.now();
+    const entry = this.entryFor(observation, at);
+    const duration = observation.durationMs;
+    const slow = duration > this.slowThresholdMs ? 1 : 0;
+    const error = observation.failed ? 1 : 0;
+    const hit = observation.cache === 'hit' ? 1 : 0;
+    const miss = observation.cache === 'miss' ? 1 : 0;
     entry.calls += 1;
     entry.rows += observation.rows;
-    if (observation.failed) entry.errors += 1;
-    entry.latency.record(observation.durationMs);
+    entry.errors += error;
+    entry.slow += slow;
+    entry.cacheHits += hit;
+    entry.cacheMisses += miss;
+    entry.lastAt = at;
+    entry.latency.record(duration);
+    if (observation.retries) entry.retries += observation.retries;
+    if (observation.poolWaitMs !== undefined) {
+      entry.poolWaitMs += observation.poolWaitMs;
+      entry.poolWaitCount += 1;
+    }
+    if (observation.route !== undefined) {
+      entry.routes ??= {};
+      entry.routes[observation.route] = (entry.routes[observation.route] ?? 0) + 1;
+    }
+    addToSlot(this.minuteSlot(entry, Math.floor(at / MINUTE_MS)), duration, error, slow, observation.rows, hit, miss);
   }
 
-  /** Statistics of every fingerprint, by total time, largest first. */
+  /**
+   * The 1-minute slot for `minute`. A minute slot pushed out of the ring is merged into its
+   * 5-minute slot then (not on every sample), so each sample is recorded into two histograms only.
+   */
+  private minuteSlot(entry: Entry, minute: number): Slot {
+    const position = minute % MINUTE_SLOTS;
+    const slot = entry.minutes[position];
+    if (slot !== undefined && slot.index === minute) return slot;
+    if (slot !== undefined && slot.index > minute) {
+      // A late sample (replayed out of order): it only counts in the hour window.
+      const late = newSlot(minute);
+      QueryRecorder.retire(entry, late);
+      return late;
+    }
+    if (slot !== undefined) QueryRecorder.retire(entry, slot);
+    const fresh = newSlot(minute);
+    entry.minutes[position] = fresh;
+    return fresh;
+  }
+
+  /** Merges a minute slot into its 5-minute slot; slots older than the hour ring are dropped. */
+  private static retire(entry: Entry, slot: Slot): void {
+    const period = Math.floor(slot.index / 5);
+    const position = period % FIVE_MINUTE_SLOTS;
+    let target = entry.fiveMinutes[position];
+    if (target !== undefined && target.index > period) return;
+    if (target === undefined || target.index < period) {
+      target = newSlot(period);
+      entry.fiveMinutes[position] = target;
+    }
+    mergeSlot(target, slot);
+  }
+
+  /** Fingerprints tracked individually right now (including `other` once used). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Cumulative statistics of every fingerprint, by total time, largest first. */
   snapshot(): FingerprintStats[] {
+    const stats = [...this.entries.values()].map((entry) => this.cumulativeStats(entry));
+    return stats.sort((a, b) => b.totalMs - a.totalMs);
+  }
+
+  /** Statistics over a rolling window ending at `now`, by total time; fingerprints idle in it are left out. */
+  window(minutes: WindowMinutes, now: number = Date.now()): FingerprintStats[] {
     const stats: FingerprintStats[] = [];
-    for (const [fingerprint, entry] of this.entries) {
-      const histogram = entry.latency;
-      stats.push({
-        fingerprint,
-        normalized: entry.normalized,
-        calls: entry.calls,
-        errors: entry.errors,
-        rows: entry.rows,
-        totalMs: histogram.mean * histogram.count,
-        meanMs: histogram.mean,
-        p50Ms: histogram.quantile(0.5),
-        p95Ms: histogram.quantile(0.95),
-        p99Ms: histogram.quantile(0.99),
-        maxMs: histogram.max,
-      });
+    for (const entry of this.entries.values()) {
+      const merged = this.windowSlot(entry, minutes, now);
+      if (merged.calls > 0) stats.push(this.slotStats(entry, merged));
     }
     return stats.sort((a, b) => b.totalMs - a.totalMs);
+  }
+
+  /** All fingerprints' counters over a window, merged (for alert rules over the whole workload). */
+  totals(minutes: WindowMinutes, now: number = Date.now()): { calls: number; errors: number; slow: number; cacheHits: number; cacheMisses: number; latency: LogLinearHistogram } {
+    const total = newSlot(0);
+    for (const entry of this.entries.values()) {
+      const merged = this.windowSlot(entry, minutes, now);
+      if (merged.calls === 0) continue;
+      total.latency.merge(merged.latency);
+      total.calls += merged.calls;
+      total.errors += merged.errors;
+      total.slow += merged.slow;
+      total.cacheHits += merged.cacheHits;
+      total.cacheMisses += merged.cacheMisses;
+    }
+    return total;
+  }
+
+  /** The cumulative latency histogram of one fingerprint (a copy), or undefined. */
+  histogram(fingerprint: Fingerprint): LogLinearHistogram | undefined {
+    return this.entries.get(fingerprint)?.latency.clone();
+  }
+
+  /** The window histogram of one fingerprint (a fresh merge), or undefined when it is not tracked. */
+  windowHistogram(fingerprint: Fingerprint, minutes: WindowMinutes, now: number = Date.now()): LogLinearHistogram | undefined {
+    const entry = this.entries.get(fingerprint);
+    return entry ? this.windowSlot(entry, minutes, now).latency : undefined;
+  }
+
+  /** Every entry's cumulative counters and histogram (shared, do not modify), for exposition. */
+  exportEntries(): ExportedEntry[] {
+    return [...this.entries.values()].map((entry) => ({
+      operation: entry.operation,
+      collection: entry.collection,
+      calls: entry.calls,
+      errors: entry.errors,
+      rows: entry.rows,
+      slow: entry.slow,
+      cacheHits: entry.cacheHits,
+      cacheMisses: entry.cacheMisses,
+      latency: entry.latency,
+    }));
+  }
+
+  /** Folds idle fingerprints (no call within the last hour) into `other`, making room for new ones. */
+  compact(now: number = Date.now()): number {
+    let folded = 0;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.fingerprint === OTHER_FINGERPRINT || now - entry.lastAt < 60 * MINUTE_MS) continue;
+      this.foldIntoOther(entry);
+      folded += 1;
+    }
+    return folded;
+  }
+
+  /** Approximate bytes held by the histograms and counters. */
+  byteSize(): number {
+    let bytes = 0;
+    for (const entry of this.entries.values()) {
+      bytes += 400 + entry.normalized.length * 2 + entry.latency.byteSize;
+      for (const slot of [...entry.minutes, ...entry.fiveMinutes]) if (slot) bytes += 80 + slot.latency.byteSize;
+    }
+    return bytes;
   }
 
   /** Forgets everything recorded. */
   reset(): void {
     this.entries.clear();
+    this.overflowed = 0;
+  }
+
+  private entryFor(observation: QueryObservation, at: number): Entry {
+    const existing = this.entries.get(observation.fingerprint);
+    if (existing) return existing;
+    const tracked = this.entries.size - (this.entries.has(OTHER_FINGERPRINT) ? 1 : 0);
+    if (tracked >= this.maxFingerprints && observation.fingerprint !== OTHER_FINGERPRINT) {
+      this.overflowed += 1;
+      return this.otherEntry(at);
+    }
+    const entry = QueryRecorder.newEntry(observation.fingerprint, observation.normalized, observation.operation, observation.collection, at);
+    this.entries.set(observation.fingerprint, entry);
+    return entry;
+  }
+
+  private otherEntry(at: number): Entry {
+    let other = this.entries.get(OTHER_FINGERPRINT);
+    if (!other) {
+      other = QueryRecorder.newEntry(OTHER_FINGERPRINT, '(other fingerprints)', 'other', 'other', at);
+      // `other` may exceed the cap by one: it is the bound's own overflow bucket.
+      this.entries.set(OTHER_FINGERPRINT, other);
+    }
+    return other;
+  }
+
+  private foldIntoOther(entry: Entry): void {
+    this.entries.delete(entry.fingerprint);
+    const other = this.otherEntry(entry.lastAt);
+    other.calls += entry.calls;
+    other.errors += entry.errors;
+    other.rows += entry.rows;
+    other.slow += entry.slow;
+    other.cacheHits += entry.cacheHits;
+    other.cacheMisses += entry.cacheMisses;
+    other.retries += entry.retries;
+    other.poolWaitMs += entry.poolWaitMs;
+    other.poolWaitCount += entry.poolWaitCount;
+    other.latency.merge(entry.latency);
+    other.lastAt = Math.max(other.lastAt, entry.lastAt);
+  }
+
+  private windowSlot(entry: Entry, minutes: WindowMinutes, now: number): Slot {
+    const minute = Math.floor(now / MINUTE_MS);
+    const merged = newSlot(0);
+    const add = (slot: Slot | undefined, lowest: number, highest: number, unit: number): void => {
+      if (!slot) return;
+      const index = Math.floor(slot.index / unit);
+      if (index >= lowest && index <= highest) mergeSlot(merged, slot);
+    };
+    if (minutes === 60) {
+      // Retired minutes live in the 5-minute ring, live ones still in the minute ring: never both.
+      const period = Math.floor(minute / 5);
+      for (const slot of entry.fiveMinutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 1);
+      for (const slot of entry.minutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 5);
+    } else {
+      for (const slot of entry.minutes) add(slot, minute - minutes + 1, minute, 1);
+    }
+    return merged;
+  }
+
+  private cumulativeStats(entry: Entry): FingerprintStats {
+    const histogram = entry.latency;
+    return {
+      ...QueryRecorder.identity(entry),
+      calls: entry.calls,
+      errors: entry.errors,
+      rows: entry.rows,
+      ...QueryRecorder.latencyStats(histogram),
+      slow: entry.slow,
+      cacheHits: entry.cacheHits,
+      cacheMisses: entry.cacheMisses,
+      retries: entry.retries,
+      meanPoolWaitMs: entry.poolWaitCount === 0 ? 0 : entry.poolWaitMs / entry.poolWaitCount,
+      routes: { ...(entry.routes ?? {}) },
+    };
+  }
+
+  private slotStats(entry: Entry, slot: Slot): FingerprintStats {
+    return {
+      ...QueryRecorder.identity(entry),
+      calls: slot.calls,
+      errors: slot.errors,
+      rows: slot.rows,
+      ...QueryRecorder.latencyStats(slot.latency),
+      slow: slot.slow,
+      cacheHits: slot.cacheHits,
+      cacheMisses: slot.cacheMisses,
+      retries: 0,
+      meanPoolWaitMs: 0,
+      routes: {},
+    };
+  }
+
+  private static identity(entry: Entry): Pick<FingerprintStats, 'fingerprint' | 'normalized' | 'operation' | 'collection'> {
+    return { fingerprint: entry.fingerprint, normalized: entry.normalized, operation: entry.operation, collection: entry.collection };
+  }
+
+  private static latencyStats(histogram: LogLinearHistogram): Pick<FingerprintStats, 'totalMs' | 'meanMs' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'p999Ms' | 'maxMs'> {
+    return {
+      totalMs: histogram.totalMs,
+      meanMs: histogram.mean,
+      p50Ms: histogram.quantile(0.5),
+      p95Ms: histogram.quantile(0.95),
+      p99Ms: histogram.quantile(0.99),
+      p999Ms: histogram.quantile(0.999),
+      maxMs: histogram.max,
+    };
+  }
+
+  private static newEntry(fingerprint: Fingerprint, normalized: string, operation: string | undefined, collection: string | undefined, at: number): Entry {
+    return {
+      fingerprint,
+      normalized,
+      operation: operation ?? 'unknown',
+      collection: collection ?? '',
+      calls: 0,
+      errors: 0,
+      rows: 0,
+      slow: 0,
+      cacheHits: 0,
+      cacheMisses: 0,
+      retries: 0,
+      poolWaitMs: 0,
+      poolWaitCount: 0,
+      routes: null,
+      lastAt: at,
+      latency: new LogLinearHistogram(),
+      minutes: new Array<Slot | undefined>(MINUTE_SLOTS),
+      fiveMinutes: new Array<Slot | undefined>(FIVE_MINUTE_SLOTS),
+    };
   }
 }

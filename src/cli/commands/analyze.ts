@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { findAntiPatterns } from '../../analyze/findings.js';
+import { analyzeQuery } from '../../analyze/queryAnalyzer.js';
+import { loadConfig } from '../../config.js';
+import { openDriver } from '../../db/openDriver.js';
 import { analyzeSql } from '../../sql/analyze.js';
 import type { SqlAnalysis, StatementAnalysis } from '../../sql/analyze.js';
 import type { PredicateValue } from '../../sql/references.js';
-import { printJson } from '../options.js';
+import { databaseUrlOf, printJson, withDatabaseOption } from '../options.js';
+import { formatFindings, formatPlan, parseParams } from '../reportFormat.js';
 
 /** The JSON shape of `qopt analyze --json`: the analysis without parse trees. */
 export function analysisForOutput(analysis: SqlAnalysis): Record<string, unknown> {
@@ -57,17 +62,53 @@ function readSql(sql: string | undefined, file: string | undefined): string {
   throw new UsageError('no SQL given: qopt analyze "SELECT …" or qopt analyze --file query.sql');
 }
 
-/** `qopt analyze`: what qopt knows of a statement from its text. */
-export function registerAnalyze(program: Command): void {
-  program
-    .command('analyze')
-    .description('analyze a SQL statement: kind, fingerprint, tables, columns, predicates')
-    .argument('[sql]', 'the statement (or use --file)')
-    .option('-f, --file <path>', 'read the SQL from a file')
-    .option('--json', 'print JSON')
-    .action((sql: string | undefined, options: { file?: string; json?: boolean }) => {
-      const analysis = analyzeSql(readSql(sql, options.file));
-      if (options.json) printJson(analysisForOutput(analysis));
-      else process.stdout.write(`${formatAnalysis(analysis)}\n`);
+interface AnalyzeOptions {
+  file?: string;
+  json?: boolean;
+  explain?: boolean;
+  analyze?: boolean;
+  params?: string;
+  database?: string;
+}
+
+/** Static facts plus findings; with a database, catalog-aware findings and (with --explain) plan findings and cost. */
+async function runAnalyze(sql: string | undefined, options: AnalyzeOptions): Promise<void> {
+  const text = readSql(sql, options.file);
+  const analysis = analyzeSql(text);
+  const url = databaseUrlOf(options);
+  if (!options.explain && !options.database) {
+    const findings = findAntiPatterns(analysis);
+    if (options.json) printJson({ ...analysisForOutput(analysis), findings });
+    else process.stdout.write(`${[formatAnalysis(analysis), ...formatFindings(findings)].join('\n')}\n`);
+    return;
+  }
+  const config = loadConfig({});
+  const driver = await openDriver(url);
+  try {
+    const report = await analyzeQuery(driver, text, parseParams(options.params), {
+      level: options.explain ? 2 : 1,
+      maxTimeMs: config.optimization.maxOptimizationTimeMs,
+      maxRewriteCostRatio: config.optimization.maxRewriteCostRatio,
+      analyze: options.analyze,
     });
+    if (options.json) printJson({ ...analysisForOutput(analysis), findings: report.findings, plan: report.plan });
+    else process.stdout.write(`${[formatAnalysis(analysis), ...formatFindings(report.findings), ...formatPlan(report)].join('\n')}\n`);
+  } finally {
+    await driver.close();
+  }
+}
+
+/** `qopt analyze`: what qopt knows of a statement from its text, its anti-patterns, and (with --explain) its plan. */
+export function registerAnalyze(program: Command): void {
+  withDatabaseOption(
+    program
+      .command('analyze')
+      .description('analyze a SQL statement: kind, fingerprint, tables, columns, predicates, anti-patterns; --explain adds plan findings')
+      .argument('[sql]', 'the statement (or use --file)')
+      .option('-f, --file <path>', 'read the SQL from a file')
+      .option('--explain', 'EXPLAIN the statement on the database: plan findings and cost')
+      .option('--analyze', 'with --explain: EXPLAIN (ANALYZE, BUFFERS), run inside a rolled-back transaction')
+      .option('--params <json>', 'bound parameters as a JSON array, for $1, $2, …')
+      .option('--json', 'print JSON'),
+  ).action((sql: string | undefined, options: AnalyzeOptions) => runAnalyze(sql, options));
 }

@@ -1,7 +1,7 @@
 import { ms, textTable } from '../../table.js';
 import type { DemoSection } from '../section.js';
 
-/** Queries by total time with real percentiles, from the recorder. */
+/** Queries by total time with real percentiles (p50 to p99.9), slow executions and N+1 findings, from the monitor. */
 export const queryTableSection: DemoSection = {
   id: 'queries',
   title: 'Queries by total time',
@@ -15,11 +15,15 @@ export const queryTableSection: DemoSection = {
       ms(entry.totalMs),
       ms(entry.p50Ms),
       ms(entry.p95Ms),
+      ms(entry.p99Ms),
       ms(entry.maxMs),
+      String(entry.slow),
       String(Math.round(entry.rows / Math.max(1, entry.calls))),
     ]);
-    const text = textTable(['#', 'query', 'calls', 'total ms', 'p50 ms', 'p95 ms', 'max ms', 'rows/call'], rows, new Set([1]));
+    const lines = [textTable(['#', 'query', 'calls', 'total ms', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'slow', 'rows/call'], rows, new Set([1]))];
+    const findings = qo.monitor.nPlusOne.list();
+    for (const finding of findings) lines.push('', finding.description, ...(finding.batchedSql ? [`  batched: ${finding.batchedSql}`] : []));
     const data = stats.map((entry) => ({ name: queryNames.get(entry.fingerprint) ?? null, ...entry }));
-    return { text, data };
+    return { text: lines.join('\n'), data };
   },
 };

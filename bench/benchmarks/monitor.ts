@@ -1,0 +1,205 @@
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { loadConfig } from '../../src/config.js';
+import { AnomalyDetector } from '../../src/monitor/anomaly.js';
+import { PerformanceMonitor } from '../../src/monitor/performanceMonitor.js';
+import { QueryRecorder } from '../../src/monitor/recorder.js';
+import type { QueryObservation } from '../../src/monitor/recorder.js';
+import { createOptimizer } from '../../src/optimizer.js';
+import type { Optimizer } from '../../src/optimizer.js';
+import { analyzeSql } from '../../src/sql/analyze.js';
+import type { Fingerprint } from '../../src/sql/analyze.js';
+import { median, timePerCallMicrosSync } from '../harness.js';
+import type { Benchmark, BenchContext } from '../harness.js';
+import { Rng } from '../workloads/workload.js';
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const REPLAY_START = Date.UTC(2026, 0, 1);
+
+interface MonitorBenchState {
+  observations: QueryObservation[];
+  monitored: Optimizer;
+  unmonitored: Optimizer;
+}
+
+function lognormal(rng: Rng, medianMs: number, sigma: number): number {
+  const u1 = Math.max(rng.next(), 1e-12);
+  return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * rng.next()));
+}
+
+/** A garbage collector to call before reading the heap (the harness runs without --expose-gc). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+function usedBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** Heap held by a monitor that has seen 10,000 fingerprints in every minute of the last hour. */
+function memoryFor10kFingerprints(samplesPerMinute: number): { mb: number; estimatedMb: number } {
+  const gc = collector();
+  gc();
+  const before = usedBytes();
+  const monitor = new PerformanceMonitor(loadConfig({}).monitor, { analyze: analyzeSql, alertIntervalMs: 0 });
+  const rng = new Rng(5);
+  const medians = Array.from({ length: 10_000 }, () => 0.2 + rng.next() * 50);
+  const observation: QueryObservation = { fingerprint: '' as Fingerprint, normalized: '', durationMs: 0, rows: 1, failed: false, operation: 'SELECT', collection: 't' };
+  for (let minute = 0; minute < 60; minute += 1) {
+    for (let sample = 0; sample < samplesPerMinute; sample += 1) {
+      for (let index = 0; index < 10_000; index += 1) {
+        observation.fingerprint = `fingerprint-${index}` as Fingerprint;
+        observation.normalized = `SELECT * FROM table_${index} WHERE id = $1`;
+        observation.durationMs = lognormal(rng, medians[index]!, 0.5);
+        observation.at = REPLAY_START + minute * 60_000 + sample;
+        monitor.record(observation);
+      }
+    }
+  }
+  gc();
+  const after = usedBytes();
+  const estimatedMb = monitor.recorder.byteSize() / 1e6;
+  if (monitor.recorder.size < 10_000) throw new Error('the monitor did not keep 10,000 fingerprints');
+  return { mb: (after - before) / 1e6, estimatedMb };
+}
+
+/** Replayed time from a 2× latency regression (1 call/s) to the anomaly that reports it, in seconds. */
+function detectionDelaySeconds(seed: number): { delay: number; falseAlarms: number } {
+  const rng = new Rng(seed);
+  const detector = new AnomalyDetector();
+  // The regression starts at a different second of the minute each run, not on an interval boundary.
+  const regressionAt = 3600 + ((seed * 23) % 60);
+  let delay = Number.POSITIVE_INFINITY;
+  detector.onAnomaly((anomaly) => {
+    if (anomaly.metric === 'p95_latency' && anomaly.detectedAt >= REPLAY_START + regressionAt * 1000) delay = Math.min(delay, (anomaly.detectedAt - REPLAY_START) / 1000 - regressionAt);
+  });
+  for (let second = 0; second < regressionAt + 900; second += 1) {
+    const factor = second >= regressionAt ? 2 : 1;
+    detector.observe({ fingerprint: 'f' as Fingerprint, normalized: 'SELECT 1', durationMs: lognormal(rng, 5, 0.3) * factor, rows: 1, failed: false, at: REPLAY_START + second * 1000 });
+  }
+  const stationary = new AnomalyDetector();
+  for (let second = 0; second < 2 * 3600; second += 1) {
+    stationary.observe({ fingerprint: 'f' as Fingerprint, normalized: 'SELECT 1', durationMs: lognormal(rng, 5, 0.3), rows: 1, failed: false, at: REPLAY_START + second * 1000 });
+  }
+  return { delay, falseAlarms: stationary.list().length };
+}
+
+/**
+ * Wall and CPU time per call of a synchronous loop, in ns. On a shared machine the process is often
+ * descheduled mid-loop; CPU time (user + system of this process) leaves that out.
+ */
+function nanosPerCall(iterations: number, work: (index: number) => unknown): { wall: number; cpu: number } {
+  const cpuBefore = process.cpuUsage();
+  const wall = timePerCallMicrosSync(iterations, work) * 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { wall, cpu: ((cpu.user + cpu.system) * 1000) / iterations };
+}
+
+async function queriesPerSecond(qo: Optimizer, queries: number, concurrency: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < queries) {
+        next += 1;
+        await qo.query('SELECT $1::int + 1 AS answer', [next]);
+      }
+    }),
+  );
+  return queries / ((performance.now() - started) / 1000);
+}
+
+/** The monitor's costs: per-sample recording, memory at 10,000 fingerprints, throughput on vs off, detection delay. */
+export const monitorBenchmark: Benchmark<MonitorBenchState> = {
+  name: 'monitor',
+  description: 'performance monitor: recording cost, memory for 10k fingerprints, query throughput with monitoring on vs off, anomaly detection delay',
+  figures: {
+    recorder_record_ns: { unit: 'ns/sample', label: 'QueryRecorder.record (histograms + 1m/5m/1h windows), 1,000 fingerprints, wall', better: 'lower' },
+    recorder_record_cpu_ns: { unit: 'ns/sample', label: 'same, process CPU time', better: 'lower' },
+    monitor_record_ns: { unit: 'ns/sample', label: 'PerformanceMonitor.record (recorder + slow log + N+1 + anomalies), wall', better: 'lower' },
+    monitor_record_cpu_ns: { unit: 'ns/sample', label: 'same, process CPU time', better: 'lower' },
+    memory_10k_mb: { unit: 'MB', label: 'heap for 10,000 fingerprints active in every minute of an hour (measured)', better: 'lower' },
+    memory_10k_estimated_mb: { unit: 'MB', label: 'same, by the recorder’s own byte count', better: 'lower' },
+    qps_monitor_on: { unit: 'queries/s', label: 'qo.query throughput, monitoring on (PostgreSQL, 8 concurrent)', better: 'higher' },
+    qps_monitor_off: { unit: 'queries/s', label: 'qo.query throughput, monitoring off (same run, interleaved)', better: 'higher' },
+    implied_loss_percent: { unit: '%', label: 'monitor.record CPU time × off throughput (upper bound of the loss)', better: 'lower' },
+    detection_delay_s: { unit: 's replayed', label: 'delay to flag a 2× latency regression at 1 call/s', better: 'lower' },
+    stationary_false_alarms: { unit: 'anomalies', label: 'anomalies on a stationary 2 h replay at 1 call/s', better: 'lower' },
+  },
+  ratios: {
+    throughput_on_vs_off: { numerator: 'qps_monitor_on', denominator: 'qps_monitor_off', label: 'throughput with monitoring / without', target: '≥ 0.99' },
+  },
+  async setup(context: BenchContext) {
+    const rng = new Rng(1);
+    const observations = Array.from({ length: 4096 }, (_, index): QueryObservation => ({
+      fingerprint: `fingerprint-${index % 1000}` as Fingerprint,
+      normalized: `SELECT * FROM t WHERE id = $${index % 1000}`,
+      durationMs: lognormal(rng, 2, 0.8),
+      rows: 1,
+      failed: false,
+      operation: 'SELECT',
+      collection: 't',
+      // The optimizer passes the end time it already measured, so the recorder reads no clock.
+      at: REPLAY_START + index * 10,
+    }));
+    const url = context.databaseUrl ?? DEFAULT_DATABASE_URL;
+    const monitored = await createOptimizer({ database: { url, poolMax: 8 } });
+    const unmonitored = await createOptimizer({ database: { url, poolMax: 8 }, monitor: { enabled: false } });
+    return { observations, monitored, unmonitored };
+  },
+  async measure(state, context, run) {
+    const samples = context.quick ? 100_000 : 2_000_000;
+    const warmup = context.quick ? 30_000 : 100_000;
+    const count = state.observations.length;
+    const recorder = new QueryRecorder();
+    timePerCallMicrosSync(warmup, (index) => recorder.record(state.observations[index % count]!));
+    const recorderNs = nanosPerCall(samples, (index) => recorder.record(state.observations[index % count]!));
+    const monitor = new PerformanceMonitor(loadConfig({}).monitor, { analyze: analyzeSql, alertIntervalMs: 0 });
+    timePerCallMicrosSync(warmup, (index) => monitor.record(state.observations[index % count]!));
+    const monitorNs = nanosPerCall(samples, (index) => monitor.record(state.observations[index % count]!));
+
+    context.log('monitor: memory for 10,000 fingerprints');
+    const memory = memoryFor10kFingerprints(context.quick ? 1 : 10);
+
+    context.log('monitor: throughput on vs off');
+    const queries = context.quick ? 1200 : 20_000;
+    await queriesPerSecond(state.monitored, context.quick ? 200 : 500, 8);
+    await queriesPerSecond(state.unmonitored, context.quick ? 200 : 500, 8);
+    const on: number[] = [];
+    const off: number[] = [];
+    // Interleaved blocks, so drift in the shared machine's load hits both sides alike.
+    for (let block = 0; block < 4; block += 1) {
+      if (block % 2 === 0) {
+        on.push(await queriesPerSecond(state.monitored, queries / 4, 8));
+        off.push(await queriesPerSecond(state.unmonitored, queries / 4, 8));
+      } else {
+        off.push(await queriesPerSecond(state.unmonitored, queries / 4, 8));
+        on.push(await queriesPerSecond(state.monitored, queries / 4, 8));
+      }
+    }
+    const qpsOn = median(on);
+    const qpsOff = median(off);
+
+    const detection = detectionDelaySeconds(run);
+    return {
+      recorder_record_ns: recorderNs.wall,
+      recorder_record_cpu_ns: recorderNs.cpu,
+      monitor_record_ns: monitorNs.wall,
+      monitor_record_cpu_ns: monitorNs.cpu,
+      memory_10k_mb: memory.mb,
+      memory_10k_estimated_mb: memory.estimatedMb,
+      qps_monitor_on: qpsOn,
+      qps_monitor_off: qpsOff,
+      // The 8 connections share one JS thread: if that thread were saturated, each query would lose monitor_record's CPU time (an upper bound).
+      implied_loss_percent: (monitorNs.cpu / 1e9) * qpsOff * 100,
+      detection_delay_s: detection.delay,
+      stationary_false_alarms: detection.falseAlarms,
+    };
+  },
+  async teardown(state) {
+    await state.monitored.close();
+    await state.unmonitored.close();
+  },
+};

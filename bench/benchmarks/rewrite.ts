@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadCatalog } from '../../src/analyze/catalog.js';
+import { findAntiPatterns, findAntiPatternsInText } from '../../src/analyze/findings.js';
+import type { Driver, DriverSession } from '../../src/db/driver.js';
+import { openDriver } from '../../src/db/openDriver.js';
+import { sameBag } from '../../src/rewrite/bag.js';
+import { rewriteStatement } from '../../src/rewrite/rewriter.js';
+import type { RewriteCandidate } from '../../src/rewrite/rewriter.js';
+import { verifyRewrite } from '../../src/rewrite/verify.js';
+import { analyzeSqlUncached } from '../../src/sql/analyze.js';
+import { median } from '../harness.js';
+import type { Benchmark, BenchContext } from '../harness.js';
+import { sheetsWorkload } from '../workloads/sheets.js';
+import { loadWorkload, quietProgress, Rng } from '../workloads/workload.js';
+
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const QUERIES = ['latest_cells', 'filter_rows_self_join'] as const;
+/** Bound of the cost ratio a rewrite must meet, as in the default config. */
+const MAX_COST_RATIO = 0.9;
+
+interface Pair {
+  name: string;
+  sql: string;
+  rewrite: RewriteCandidate;
+  proven: boolean;
+  params: unknown[][];
+}
+
+interface RewriteBenchState {
+  driver: Driver;
+  schema: string;
+  adminUrl: string;
+  withoutIndexes: Pair[];
+  withIndexes: Pair[];
+  mismatches: number;
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * For each query: every rewrite candidate is verified; the measured one is the cheapest proven rewrite, or,
+ * when none is proven, the cheapest by the planner (measured, reported as unproven, never applied by qopt).
+ */
+async function preparePairs(driver: Driver, context: BenchContext, sizes: Record<string, number>): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (const name of QUERIES) {
+    const query = sheetsWorkload.queries.find((candidate) => candidate.name === name)!;
+    const rng = new Rng(42);
+    const params = Array.from({ length: context.quick ? 3 : 5 }, () => query.params(rng, sizes));
+    const catalog = await loadCatalog(driver, analyzeSqlUncached(query.sql).readTables);
+    const plan = rewriteStatement(query.sql, params[0]!, catalog);
+    const verified = [];
+    for (const candidate of plan.candidates) {
+      const verdict = await verifyRewrite(driver, catalog, { sql: query.sql, params: params[0]! }, candidate, { maxCostRatio: MAX_COST_RATIO });
+      context.log(`  ${name}: ${candidate.rules.join(' + ')} — ${verdict.proven ? 'proven' : `not proven: ${verdict.reasons.join('; ')}`} (cost ratio ${verdict.costRatio.toFixed(3)}, ${verdict.improvementPercent}% estimated improvement)`);
+      verified.push({ candidate, verdict });
+    }
+    const byCost = [...verified].sort((a, b) => a.verdict.after.totalCost - b.verdict.after.totalCost);
+    const chosen = byCost.find((entry) => entry.verdict.proven) ?? byCost[0];
+    if (!chosen) throw new Error(`no rewrite of ${name}: ${JSON.stringify(plan.refusals)}`);
+    context.log(`${name}: measuring ${chosen.candidate.rules.join(' + ')} (${chosen.verdict.proven ? 'proven' : 'NOT proven: qopt would not apply it'})`);
+    pairs.push({ name, sql: query.sql, rewrite: chosen.candidate, proven: chosen.verdict.proven, params });
+  }
+  return pairs;
+}
+
+/** Ends the no-index transaction, so the dropped indexes come back. */
+class IndexesRestored extends Error {}
+
+async function timeMs(driver: DriverSession, sql: string, params: unknown[]) {
+  const started = performance.now();
+  const result = await driver.query(sql, params);
+  return { ms: performance.now() - started, result };
+}
+
+/** The seed's latest-cells and three-filter queries, naive vs rewritten, without and with the seed's indexes. */
+export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
+  name: 'rewrite',
+  description: 'sheets workload on PostgreSQL: naive vs rewritten (DISTINCT ON, EXISTS), without and with the seed indexes; static analysis latency',
+  figures: {
+    latest_naive_noindex_ms: { unit: 'ms', label: 'latest cells, naive, no index', better: 'lower' },
+    latest_rewritten_noindex_ms: { unit: 'ms', label: 'latest cells, rewritten, no index', better: 'lower' },
+    filter_naive_noindex_ms: { unit: 'ms', label: 'three filters, naive, no index', better: 'lower' },
+    filter_rewritten_noindex_ms: { unit: 'ms', label: 'three filters, rewritten, no index', better: 'lower' },
+    latest_naive_index_ms: { unit: 'ms', label: 'latest cells, naive, seed indexes', better: 'lower' },
+    latest_rewritten_index_ms: { unit: 'ms', label: 'latest cells, rewritten, seed indexes', better: 'lower' },
+    filter_naive_index_ms: { unit: 'ms', label: 'three filters, naive, seed indexes', better: 'lower' },
+    filter_rewritten_index_ms: { unit: 'ms', label: 'three filters, rewritten, seed indexes', better: 'lower' },
+    analysis_p50_ms: { unit: 'ms', label: 'full SQL analysis (fingerprint, references) + all rules, one query ≤ 2 KB, wall p50', better: 'lower' },
+    analysis_p95_ms: { unit: 'ms', label: 'full SQL analysis + all rules, one query ≤ 2 KB, wall p95', better: 'lower' },
+    parse_rules_p95_ms: { unit: 'ms', label: 'parse + all 14 rules of one query ≤ 2 KB (no database), wall p95', better: 'lower' },
+    parse_rules_cpu_p95_ms: { unit: 'ms', label: 'parse + all 14 rules of one query ≤ 2 KB, CPU time p95', better: 'lower' },
+    analysis_cpu_p95_ms: { unit: 'ms', label: 'full SQL analysis + all rules, one query ≤ 2 KB, CPU time p95', better: 'lower' },
+    result_mismatches: { unit: 'count', label: 'calls where the rewrite returned different rows', better: 'lower' },
+    proven_rewrites: { unit: 'count', label: 'rewrites proven (of 4: 2 queries × 2 index states)', better: 'higher' },
+  },
+  ratios: {
+    latest_noindex: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_rewritten_noindex_ms', label: 'latest cells, no index: naive / rewritten' },
+    filter_noindex: { numerator: 'filter_naive_noindex_ms', denominator: 'filter_rewritten_noindex_ms', label: 'three filters, no index: naive / rewritten' },
+    latest_index: { numerator: 'latest_naive_index_ms', denominator: 'latest_rewritten_index_ms', label: 'latest cells, indexes: naive / rewritten' },
+    filter_index: { numerator: 'filter_naive_index_ms', denominator: 'filter_rewritten_index_ms', label: 'three filters, indexes: naive / rewritten' },
+    latest_total: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_rewritten_index_ms', label: 'latest cells: naive without index / rewritten with index', target: '≥ 5× (issue: latest cells ≥ 5× faster)' },
+    filter_total: { numerator: 'filter_naive_noindex_ms', denominator: 'filter_rewritten_index_ms', label: 'three filters: naive without index / rewrite + index', target: '≥ 5×' },
+  },
+  async setup(context) {
+    const adminUrl = context.databaseUrl ?? DEFAULT_URL;
+    const schema = `qopt_bench_rewrite_${randomBytes(3).toString('hex')}`;
+    await admin(adminUrl, `CREATE SCHEMA ${schema}`);
+    const url = new URL(adminUrl);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const driver = await openDriver(url.toString(), { poolMax: 2 });
+    const scale = context.quick ? 0.05 : 1;
+    context.log(`rewrite: loading sheets at scale ${scale} into ${schema}`);
+    const report = await loadWorkload(driver, sheetsWorkload, scale, quietProgress);
+    context.log(`rewrite: loaded in ${report.seconds.toFixed(1)} s`);
+    await driver.exec(`VACUUM ANALYZE ${sheetsWorkload.tables.join(', ')}`);
+    const withoutIndexes = await preparePairs(driver, context, report.rows);
+    context.log('rewrite: building the seed indexes');
+    for (const statement of sheetsWorkload.seedIndexes) await driver.exec(statement);
+    await driver.exec(`VACUUM ANALYZE ${sheetsWorkload.tables.join(', ')}`);
+    const withIndexes = await preparePairs(driver, context, report.rows);
+    return { driver, schema, adminUrl, withoutIndexes, withIndexes, mismatches: 0 };
+  },
+  async measure(state) {
+    const figures: Record<string, number> = {};
+    const runPairs = async (session: DriverSession, pairs: Pair[], suffix: string) => {
+      for (const pair of pairs) {
+        const naive: number[] = [];
+        const rewritten: number[] = [];
+        for (const params of pair.params) {
+          const before = await timeMs(session, pair.sql, params);
+          const after = await timeMs(session, pair.rewrite.sql, params);
+          naive.push(before.ms);
+          rewritten.push(after.ms);
+          if (!sameBag(before.result, after.result).equal) state.mismatches += 1;
+        }
+        const key = pair.name === 'latest_cells' ? 'latest' : 'filter';
+        figures[`${key}_naive_${suffix}_ms`] = median(naive);
+        figures[`${key}_rewritten_${suffix}_ms`] = median(rewritten);
+      }
+    };
+    // Without indexes: drop the seed indexes inside a transaction, measure there, and roll the drop back.
+    await state.driver
+      .transaction(async (session) => {
+        for (const statement of sheetsWorkload.seedIndexes) await session.query(`DROP INDEX ${/INDEX (\w+)/.exec(statement)![1]!}`);
+        await runPairs(session, state.withoutIndexes, 'noindex');
+        throw new IndexesRestored();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof IndexesRestored) && !(error instanceof Error && error.cause instanceof IndexesRestored)) throw error;
+      });
+    await runPairs(state.driver, state.withIndexes, 'index');
+    figures.result_mismatches = state.mismatches;
+    figures.proven_rewrites = [...state.withoutIndexes, ...state.withIndexes].filter((pair) => pair.proven).length;
+    const texts = sheetsWorkload.queries.map((query) => query.sql).filter((sql) => sql.length <= 2048);
+    const percentile = (values: number[], share: number) => [...values].sort((a, b) => a - b)[Math.floor(values.length * share)]!;
+    const timeAnalysis = (analyze: (text: string) => unknown) => {
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      for (let index = 0; index < 400; index += 1) {
+        const text = texts[index % texts.length]!;
+        const started = performance.now();
+        const cpuStarted = process.cpuUsage();
+        analyze(text);
+        const used = process.cpuUsage(cpuStarted);
+        wall.push(performance.now() - started);
+        cpu.push((used.user + used.system) / 1000);
+      }
+      return { wall, cpu };
+    };
+    const full = timeAnalysis((text) => findAntiPatterns(analyzeSqlUncached(text)));
+    figures.analysis_p50_ms = percentile(full.wall, 0.5);
+    figures.analysis_p95_ms = percentile(full.wall, 0.95);
+    figures.analysis_cpu_p95_ms = percentile(full.cpu, 0.95);
+    const parseAndRules = timeAnalysis((text) => findAntiPatternsInText(text));
+    figures.parse_rules_p95_ms = percentile(parseAndRules.wall, 0.95);
+    figures.parse_rules_cpu_p95_ms = percentile(parseAndRules.cpu, 0.95);
+    return figures;
+  },
+  async teardown(state) {
+    await state.driver.close();
+    await admin(state.adminUrl, `DROP SCHEMA IF EXISTS ${state.schema} CASCADE`);
+  },
+};

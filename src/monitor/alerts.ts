@@ -1,0 +1,348 @@
+import { cpus, totalmem } from 'node:os';
+import { AlertRuleError } from './errors.js';
+import type { FingerprintStats, QueryRecorder, WindowMinutes } from './recorder.js';
+
+/** The metrics an alert rule can watch (the seed's `metric_type`). */
+export const ALERT_METRICS = [
+  'execution_time',
+  'p95_latency',
+  'p99_latency',
+  'slow_query_percentage',
+  'error_rate',
+  'cache_hit_rate',
+  'memory_usage_percentage',
+  'cpu_usage_percentage',
+] as const;
+/** One of ALERT_METRICS. */
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+/** The seed's `comparison_operator`. */
+export type ComparisonOperator = '>' | '>=' | '<' | '<=';
+/** The seed's `severity`. */
+export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+/** An alert rule with the seed's field names (`POST /performance/create-alert`). */
+export interface AlertRule {
+  id: string;
+  name?: string;
+  metric_type: AlertMetric;
+  /** ms for execution_time / p95 / p99, percent for the rates. */
+  threshold_value: number;
+  comparison_operator: ComparisonOperator;
+  /** 1, 5 or 60: the recorder's rolling windows. */
+  window_minutes: number;
+  /**
+   * execution_time: executions beyond the threshold needed in the window; rates and percentiles:
+   * calls (or cache lookups) needed in the window before the rule is judged; process metrics:
+   * consecutive evaluations beyond the threshold.
+   */
+  min_occurrences: number;
+  severity: AlertSeverity;
+  /** Restricts the rule to one fingerprint. */
+  fingerprint?: string;
+}
+
+/** A rule's state change, with what made it fire. */
+export interface AlertEvent {
+  ruleId: string;
+  ruleName: string;
+  status: 'firing' | 'resolved';
+  severity: AlertSeverity;
+  metric_type: AlertMetric;
+  value: number;
+  threshold_value: number;
+  comparison_operator: ComparisonOperator;
+  window_minutes: number;
+  occurrences: number;
+  at: number;
+  /** The fingerprints that contributed most, with their window statistics. */
+  evidence: Array<Pick<FingerprintStats, 'fingerprint' | 'normalized' | 'calls' | 'errors' | 'slow' | 'p95Ms' | 'p99Ms'>>;
+  message: string;
+}
+
+/** An alert currently firing. */
+export interface ActiveAlert extends AlertEvent {
+  since: number;
+}
+
+/** Where alert events go besides the in-memory log. */
+export interface AlertDelivery {
+  /** Called with every event (a logger line by default). */
+  log?: (event: AlertEvent) => void;
+  /** Fired and resolved events are POSTed here as JSON. */
+  webhookUrl?: string;
+  /** Webhook timeout. */
+  webhookTimeoutMs?: number;
+}
+
+/** The seed's default thresholds (PERFORMANCE_ALERT_THRESHOLDS), as percentages. */
+export interface DefaultThresholds {
+  slowQueryPercentage: number;
+  errorRatePercentage: number;
+  memoryUsagePercentage: number;
+  cpuUsagePercentage: number;
+  cacheHitRateMinimum: number;
+}
+
+/** Rules built from the seed's default thresholds. */
+export function defaultAlertRules(thresholds: DefaultThresholds): AlertRule[] {
+  return [
+    { id: 'default-slow-queries', name: 'slow query share', metric_type: 'slow_query_percentage', threshold_value: thresholds.slowQueryPercentage, comparison_operator: '>', window_minutes: 5, min_occurrences: 20, severity: 'high' },
+    { id: 'default-error-rate', name: 'error rate', metric_type: 'error_rate', threshold_value: thresholds.errorRatePercentage, comparison_operator: '>', window_minutes: 5, min_occurrences: 20, severity: 'high' },
+    { id: 'default-cache-hit-rate', name: 'cache hit rate', metric_type: 'cache_hit_rate', threshold_value: thresholds.cacheHitRateMinimum, comparison_operator: '<', window_minutes: 5, min_occurrences: 50, severity: 'medium' },
+    { id: 'default-memory', name: 'memory usage', metric_type: 'memory_usage_percentage', threshold_value: thresholds.memoryUsagePercentage, comparison_operator: '>', window_minutes: 1, min_occurrences: 3, severity: 'high' },
+    { id: 'default-cpu', name: 'CPU usage', metric_type: 'cpu_usage_percentage', threshold_value: thresholds.cpuUsagePercentage, comparison_operator: '>', window_minutes: 1, min_occurrences: 3, severity: 'medium' },
+  ];
+}
+
+const WINDOWS: readonly number[] = [1, 5, 60];
+
+/** Throws AlertRuleError when a rule cannot be evaluated. */
+export function validateAlertRule(rule: AlertRule): void {
+  if (!ALERT_METRICS.includes(rule.metric_type)) throw new AlertRuleError(`unknown metric_type "${rule.metric_type}" (one of ${ALERT_METRICS.join(', ')})`);
+  if (!['>', '>=', '<', '<='].includes(rule.comparison_operator)) throw new AlertRuleError(`unknown comparison_operator "${rule.comparison_operator}" (>, >=, < or <=)`);
+  if (!WINDOWS.includes(rule.window_minutes)) throw new AlertRuleError(`window_minutes must be 1, 5 or 60 (the recorder's windows), got ${rule.window_minutes}`);
+  if (!Number.isFinite(rule.threshold_value)) throw new AlertRuleError('threshold_value must be a number');
+  if (!Number.isInteger(rule.min_occurrences) || rule.min_occurrences < 1) throw new AlertRuleError('min_occurrences must be a positive integer');
+}
+
+function compare(value: number, operator: ComparisonOperator, threshold: number): boolean {
+  switch (operator) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+  }
+}
+
+interface Measurement {
+  value: number;
+  /** Occurrences (or samples) backing the value. */
+  occurrences: number;
+  /** False when there are too few samples to judge. */
+  judged: boolean;
+  evidence: FingerprintStats[];
+}
+
+/**
+ * Evaluates alert rules against the recorder's rolling windows (and the process for memory / CPU),
+ * keeps the firing ones, and delivers every fire and resolve to the log and an optional webhook.
+ */
+export class AlertManager {
+  private readonly rules = new Map<string, AlertRule>();
+  private readonly firing = new Map<string, ActiveAlert>();
+  private readonly streaks = new Map<string, number>();
+  private readonly history: AlertEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = performance.now();
+  /** Webhook deliveries that failed (counted, never thrown into the query path). */
+  deliveryFailures = 0;
+  lastDeliveryError: string | null = null;
+  private readonly pending = new Set<Promise<void>>();
+  private readonly windows = new Map<WindowMinutes, FingerprintStats[]>();
+
+  constructor(
+    private readonly recorder: QueryRecorder,
+    private readonly delivery: AlertDelivery = {},
+  ) {}
+
+  /** Adds or replaces a rule (validated). */
+  addRule(rule: AlertRule): void {
+    validateAlertRule(rule);
+    this.rules.set(rule.id, { ...rule });
+  }
+
+  /** Removes a rule and its firing alert. */
+  removeRule(id: string): boolean {
+    this.firing.delete(id);
+    this.streaks.delete(id);
+    return this.rules.delete(id);
+  }
+
+  /** Every rule. */
+  listRules(): AlertRule[] {
+    return [...this.rules.values()];
+  }
+
+  /** Alerts firing now. */
+  active(): ActiveAlert[] {
+    return [...this.firing.values()];
+  }
+
+  /** Every fire and resolve so far (newest last, at most 1000). */
+  events(): AlertEvent[] {
+    return [...this.history];
+  }
+
+  /** Evaluates every rule at `now`; returns the events it produced. */
+  evaluate(now: number = Date.now()): AlertEvent[] {
+    const produced: AlertEvent[] = [];
+    // Rules sharing a window share one pass over the recorder: with 10,000 fingerprints a pass is the cost.
+    this.windows.clear();
+    for (const rule of this.rules.values()) {
+      const measurement = this.measure(rule, now);
+      const breached = measurement.judged && this.breached(rule, measurement);
+      const open = this.firing.get(rule.id);
+      if (breached && !open) {
+        const event = this.event(rule, 'firing', measurement, now);
+        this.firing.set(rule.id, { ...event, since: now });
+        produced.push(event);
+      } else if (!breached && open && measurement.judged) {
+        produced.push(this.event(rule, 'resolved', measurement, now));
+        this.firing.delete(rule.id);
+      }
+    }
+    for (const event of produced) this.deliver(event);
+    return produced;
+  }
+
+  /** Evaluates every `intervalMs` until `stop()` (the timer never keeps the process alive). */
+  start(intervalMs: number): void {
+    this.stop();
+    this.timer = setInterval(() => this.evaluate(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for webhook deliveries in flight. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private breached(rule: AlertRule, measurement: Measurement): boolean {
+    if (rule.metric_type === 'execution_time') return measurement.occurrences >= rule.min_occurrences;
+    const beyond = compare(measurement.value, rule.comparison_operator, rule.threshold_value);
+    if (rule.metric_type !== 'memory_usage_percentage' && rule.metric_type !== 'cpu_usage_percentage') return beyond;
+    const streak = beyond ? (this.streaks.get(rule.id) ?? 0) + 1 : 0;
+    this.streaks.set(rule.id, streak);
+    return streak >= rule.min_occurrences;
+  }
+
+  private measure(rule: AlertRule, now: number): Measurement {
+    const window = rule.window_minutes as WindowMinutes;
+    switch (rule.metric_type) {
+      case 'memory_usage_percentage':
+        return { value: (process.memoryUsage().rss / totalmem()) * 100, occurrences: 1, judged: true, evidence: [] };
+      case 'cpu_usage_percentage':
+        return { value: this.cpuPercent(), occurrences: 1, judged: true, evidence: [] };
+      default:
+        return this.measureQueries(rule, window, now);
+    }
+  }
+
+  private measureQueries(rule: AlertRule, window: WindowMinutes, now: number): Measurement {
+    let all = this.windows.get(window);
+    if (!all) {
+      all = this.recorder.window(window, now);
+      this.windows.set(window, all);
+    }
+    const stats = all.filter((entry) => rule.fingerprint === undefined || entry.fingerprint === rule.fingerprint);
+    const calls = stats.reduce((sum, entry) => sum + entry.calls, 0);
+    const enough = calls >= rule.min_occurrences;
+    switch (rule.metric_type) {
+      case 'execution_time': {
+        let occurrences = 0;
+        const evidence: FingerprintStats[] = [];
+        for (const entry of stats) {
+          const histogram = this.recorder.windowHistogram(entry.fingerprint, window, now)!;
+          const atOrBelow = histogram.countAtOrBelow(rule.threshold_value);
+          const matching = rule.comparison_operator.startsWith('>') ? histogram.count - atOrBelow : atOrBelow;
+          occurrences += matching;
+          if (matching > 0) evidence.push(entry);
+        }
+        return { value: occurrences, occurrences, judged: true, evidence: evidence.slice(0, 3) };
+      }
+      case 'p95_latency':
+      case 'p99_latency': {
+        const merged = this.mergedWindow(stats, window, now);
+        const value = merged.quantile(rule.metric_type === 'p95_latency' ? 0.95 : 0.99);
+        return { value, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.p95Ms - a.p95Ms).slice(0, 3) };
+      }
+      case 'slow_query_percentage': {
+        const slow = stats.reduce((sum, entry) => sum + entry.slow, 0);
+        return { value: calls === 0 ? 0 : (slow / calls) * 100, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.slow - a.slow).slice(0, 3) };
+      }
+      case 'error_rate': {
+        const errors = stats.reduce((sum, entry) => sum + entry.errors, 0);
+        return { value: calls === 0 ? 0 : (errors / calls) * 100, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.errors - a.errors).slice(0, 3) };
+      }
+      case 'cache_hit_rate': {
+        const hits = stats.reduce((sum, entry) => sum + entry.cacheHits, 0);
+        const lookups = hits + stats.reduce((sum, entry) => sum + entry.cacheMisses, 0);
+        const worst = [...stats].sort((a, b) => b.cacheMisses - a.cacheMisses).slice(0, 3);
+        return { value: lookups === 0 ? 100 : (hits / lookups) * 100, occurrences: lookups, judged: lookups >= rule.min_occurrences, evidence: worst };
+      }
+      default:
+        throw new AlertRuleError(`metric_type ${rule.metric_type} is not a query metric`);
+    }
+  }
+
+  private mergedWindow(stats: FingerprintStats[], window: WindowMinutes, now: number) {
+    const histograms = stats.map((entry) => this.recorder.windowHistogram(entry.fingerprint, window, now)!);
+    const merged = histograms[0]?.clone();
+    if (!merged) return { quantile: () => 0 };
+    for (const histogram of histograms.slice(1)) merged.merge(histogram);
+    return merged;
+  }
+
+  private cpuPercent(): number {
+    const usage = process.cpuUsage(this.lastCpu);
+    const elapsedMs = performance.now() - this.lastCpuAt;
+    this.lastCpu = process.cpuUsage();
+    this.lastCpuAt = performance.now();
+    if (elapsedMs <= 0) return 0;
+    return ((usage.user + usage.system) / 1000 / elapsedMs / cpus().length) * 100;
+  }
+
+  private event(rule: AlertRule, status: AlertEvent['status'], measurement: Measurement, now: number): AlertEvent {
+    const name = rule.name ?? rule.id;
+    const value = Math.round(measurement.value * 100) / 100;
+    const scope = rule.fingerprint ? ` for ${rule.fingerprint}` : '';
+    const condition = rule.metric_type === 'execution_time'
+      ? `${measurement.occurrences} executions ${rule.comparison_operator} ${rule.threshold_value} ms (need ${rule.min_occurrences})`
+      : `${rule.metric_type} = ${value} ${status === 'firing' ? '' : 'no longer '}${rule.comparison_operator} ${rule.threshold_value}`;
+    return {
+      ruleId: rule.id,
+      ruleName: name,
+      status,
+      severity: rule.severity,
+      metric_type: rule.metric_type,
+      value,
+      threshold_value: rule.threshold_value,
+      comparison_operator: rule.comparison_operator,
+      window_minutes: rule.window_minutes,
+      occurrences: measurement.occurrences,
+      at: now,
+      evidence: measurement.evidence.map(({ fingerprint, normalized, calls, errors, slow, p95Ms, p99Ms }) => ({ fingerprint, normalized, calls, errors, slow, p95Ms, p99Ms })),
+      message: `[${rule.severity}] ${name}${scope} ${status}: ${condition} over ${rule.window_minutes} min`,
+    };
+  }
+
+  private deliver(event: AlertEvent): void {
+    this.history.push(event);
+    if (this.history.length > 1000) this.history.shift();
+    this.delivery.log?.(event);
+    const url = this.delivery.webhookUrl;
+    if (!url) return;
+    const sending = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+      signal: AbortSignal.timeout(this.delivery.webhookTimeoutMs ?? 5000),
+    })
+      .then((response) => {
+        if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+      })
+      .catch((error: unknown) => {
+        this.deliveryFailures += 1;
+        this.lastDeliveryError = error instanceof Error ? error.message : String(error);
+      });
+    const tracked = sending.finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}
