@@ -21,6 +21,8 @@ export const configSchema = z.strictObject({
       maxLifetimeSeconds: z.number().int().min(0).default(1800),
       /** Read replicas (postgres:// URLs) for read routing. */
       replicas: z.array(z.string().min(1)).default([]),
+      /** DuckDB file for aggregation-heavy reads (`qo.hybrid`, `qopt duckdb sync`); unset → `.qopt/analytics.duckdb`. */
+      duckdbPath: z.string().min(1).optional(),
     })
     .prefault({}),
   redis: z
@@ -171,6 +173,22 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
       /** QOPT_API_TOKEN: bearer token for endpoints that change state or run SQL. */
       apiToken: z.string().min(8).optional(),
+      /** Role `POST /query` runs under (`SET LOCAL ROLE`); unset → the connection's own role. Clients cannot change it. */
+      queryRole: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/).optional(),
+      /** Statement timeout of `POST /query`, enforced by the server (`SET LOCAL statement_timeout`). Clients cannot change it. */
+      queryStatementTimeoutMs: z.number().int().min(1).default(5000),
+      /** Rows a non-streamed `POST /query` answer may hold; larger results must be streamed (NDJSON). */
+      queryMaxRows: z.number().int().min(1).default(10_000),
+      /** Largest request body accepted. */
+      bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+      /** The dashboard's numbers are recomputed at most this often (a snapshot of 10,000 fingerprints costs tens of ms). */
+      dashboardMaxAgeMs: z.number().int().min(0).default(1000),
+      /** The index advisor's report (dashboard, `GET /optimization/recommendations`) is reused until this old. */
+      adviceMaxAgeMs: z.number().int().min(0).default(60_000),
+      /** The advisor looks at this many of the recorded queries, by total time. */
+      adviceMaxQueries: z.number().int().min(1).default(50),
+      /** Requests per minute per token (or per address without a token); 0 = no limit. */
+      rateLimitPerMinute: z.number().int().min(0).default(6000),
     })
     .prefault({}),
 });
@@ -226,6 +244,10 @@ export const envOptions: readonly EnvOption[] = [
   { path: 'server.host', names: ['QOPT_HOST'], type: 'string' },
   { path: 'server.port', names: ['QOPT_PORT'], type: 'integer' },
   { path: 'server.apiToken', names: ['QOPT_API_TOKEN'], type: 'string' },
+  { path: 'server.queryRole', names: ['QOPT_QUERY_ROLE'], type: 'string' },
+  { path: 'server.queryStatementTimeoutMs', names: ['QOPT_QUERY_STATEMENT_TIMEOUT_MS'], type: 'integer' },
+  { path: 'server.rateLimitPerMinute', names: ['QOPT_RATE_LIMIT_PER_MINUTE'], type: 'integer' },
+  { path: 'database.duckdbPath', names: ['QOPT_DUCKDB_PATH'], type: 'string' },
 ];
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);

@@ -2,6 +2,9 @@ import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
+import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from './db/duckdbDriver.js';
+import { runHybrid } from './db/hybrid.js';
+import type { HybridRequest, HybridResult } from './db/hybrid.js';
 import { openDriver } from './db/openDriver.js';
 import { PgDriver } from './db/pgDriver.js';
 import { Executor } from './execute/executor.js';
@@ -61,6 +64,7 @@ export class Optimizer {
   /** A `pg.Pool`-compatible facade for Kysely, Drizzle and plain node-postgres code. */
   readonly pool: QoptPool;
   private readonly writeListeners = new Set<CommittedWritesListener>();
+  private analytics: Promise<DuckDbDriver> | undefined;
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
 
@@ -227,9 +231,24 @@ export class Optimizer {
     return this.driver.explain(sql, params, options);
   }
 
+
+  /** The DuckDB analytics copy (`database.duckdbPath`), opened read-only on first use. */
+  duckdb(): Promise<DuckDbDriver> {
+    this.analytics ??= DuckDbDriver.open(this.config.database.duckdbPath ?? DEFAULT_DUCKDB_PATH, { readOnly: true });
+    return this.analytics;
+  }
+
+  /** The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy, combined. */
+  async hybrid<C = Array<Record<string, unknown>>>(request: HybridRequest<C>): Promise<HybridResult<C>> {
+    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), request);
+  }
+
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
     await this.executor.close();
+    const analytics = this.analytics;
+    this.analytics = undefined;
+    if (analytics) await (await analytics.catch(() => undefined))?.close();
     await this.cache.close();
     await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();

@@ -1,5 +1,6 @@
 import { UsageError } from '../../src/errors.js';
 import type { Benchmark } from '../harness.js';
+import { serviceBenchmark } from './service.js';
 import { monitorBenchmark } from './monitor.js';
 import { rewriteBenchmark } from './rewrite.js';
 import { adviseBenchmark } from './advise.js';
@@ -17,6 +18,7 @@ export const benchmarks: ReadonlyArray<Benchmark<never>> = [
   consistencyBenchmark as Benchmark<never>,
   adviseBenchmark as Benchmark<never>,
   executorBenchmark as Benchmark<never>,
+  serviceBenchmark as Benchmark<never>,
 ];
 
 /** A benchmark by name; UsageError listing the known ones otherwise. */

@@ -8,7 +8,9 @@ import { registerCache } from './commands/cache.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHealth } from './commands/health.js';
 import { registerLoad } from './commands/load.js';
+import { registerDuckDb } from './commands/duckdb.js';
 import { registerLoadWorkload } from './commands/loadWorkload.js';
+import { registerServe } from './commands/serve.js';
 import { registerRewrite } from './commands/rewrite.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerSlow } from './commands/slow.js';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLoadWorkload(program);
   registerConfig(program);
+  registerServe(program);
+  registerDuckDb(program);
   registerRewrite(program);
   registerTop(program);
   registerSlow(program);

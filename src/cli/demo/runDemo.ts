@@ -1,6 +1,7 @@
 import { isWorkloadLoaded, loadWorkload, Rng, workloadByName } from '../../../bench/workloads/index.js';
 import type { ProgressReporter } from '../../../bench/workloads/workload.js';
 import { createOptimizer } from '../../optimizer.js';
+import type { Optimizer, OptimizerOptions } from '../../optimizer.js';
 import { demoSections } from './sections/index.js';
 import type { DemoContext } from './section.js';
 
@@ -14,6 +15,10 @@ export interface DemoOptions {
   reload: boolean;
   progress: ProgressReporter;
   log(message: string): void;
+  /** Called with the live optimizer after the report is ready and before it closes (`qopt demo --serve`). */
+  afterReport?: (qo: Optimizer, report: DemoReport) => Promise<void>;
+  /** Extra options for the optimizer (the service's token and port). */
+  optimizer?: OptimizerOptions;
 }
 
 /** The demo's result: each section's text and data. */
@@ -31,7 +36,7 @@ const PARAMETER_SEED = 20241219;
 /** Loads a seed workload (if needed), runs its queries through qopt, and collects every section of the report. */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const workload = workloadByName(options.workload);
-  const qo = await createOptimizer({ database: { url: options.database } });
+  const qo = await createOptimizer({ ...options.optimizer, database: { ...options.optimizer?.database, url: options.database } });
   try {
     options.log(`qopt demo: ${workload.name} workload (${workload.seed}) at scale ${options.scale} on ${qo.driver.target}`);
     let loadedSeconds: number | null = null;
@@ -74,7 +79,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const rendered = await section.render(context);
       if (rendered) sections.push({ id: section.id, title: section.title, ...rendered });
     }
-    return { workload: workload.name, scale: options.scale, database: qo.driver.target, loadedSeconds, queriesRun, sections };
+    const report = { workload: workload.name, scale: options.scale, database: qo.driver.target, loadedSeconds, queriesRun, sections };
+    await options.afterReport?.(qo, report);
+    return report;
   } finally {
     await qo.close();
   }

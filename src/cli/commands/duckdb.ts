@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from '../../db/duckdbDriver.js';
+import { copyFreshness, syncTablesToDuckDb } from '../../db/duckdbSync.js';
+import { openDriver, parseDatabaseLocation } from '../../db/openDriver.js';
+import { NEEDS_POSTGRES } from '../../db/duckdbSync.js';
+import { UsageError } from '../../errors.js';
+import { databaseUrlOf, printJson, withDatabaseOption } from '../options.js';
+
+interface DuckDbOptions {
+  tables?: string;
+  database?: string;
+  file?: string;
+  json?: boolean;
+}
+
+function duckdbPathOf(options: DuckDbOptions): string {
+  return options.file ?? process.env.QOPT_DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH;
+}
+
+/** `qopt duckdb sync | status`: the DuckDB analytics copy of PostgreSQL tables. */
+export function registerDuckDb(program: Command): void {
+  const duckdb = program.command('duckdb').description('the DuckDB analytics copy used by hybrid queries');
+  withDatabaseOption(
+    duckdb
+      .command('sync')
+      .description('copy PostgreSQL tables into the DuckDB file (one snapshot), stamping each with its generation so a stale copy is detected')
+      .requiredOption('--tables <list>', 'comma-separated table names')
+      .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
+      .option('--json', 'print the report as JSON')
+      .exitOverride(),
+  ).action(async (options: DuckDbOptions) => {
+    const tables = (options.tables ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+    const url = databaseUrlOf(options);
+    if (parseDatabaseLocation(url).kind !== 'postgres') throw new UsageError(NEEDS_POSTGRES);
+    const source = await openDriver(url);
+    try {
+      const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`));
+      if (options.json) return printJson(report);
+      for (const table of report.tables) process.stdout.write(`${table.table}: ${table.rows.toLocaleString('en-US')} rows in ${table.seconds.toFixed(1)} s (generation ${table.stamp})\n`);
+      process.stdout.write(`written to ${report.path}\n`);
+    } finally {
+      await source.close();
+    }
+  });
+  withDatabaseOption(
+    duckdb
+      .command('status')
+      .description('which tables the DuckDB file holds and whether each is still as fresh as PostgreSQL')
+      .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
+      .option('--json', 'print as JSON')
+      .exitOverride(),
+  ).action(async (options: DuckDbOptions) => {
+    const duck = await DuckDbDriver.open(duckdbPathOf(options), { readOnly: true });
+    const source = await openDriver(databaseUrlOf(options));
+    try {
+      const synced = await duck.syncedTables();
+      const freshness = await copyFreshness(source, synced);
+      if (options.json) return printJson(synced.map((entry, index) => ({ ...entry, fresh: freshness[index]!.fresh })));
+      if (synced.length === 0) process.stdout.write('nothing synced yet: qopt duckdb sync --tables a,b\n');
+      synced.forEach((entry, index) => {
+        const state = freshness[index]!.fresh ? 'fresh' : 'STALE (run qopt duckdb sync again)';
+        process.stdout.write(`${entry.table}: ${entry.rows.toLocaleString('en-US')} rows, synced ${entry.syncedAt} — ${state}\n`);
+      });
+    } finally {
+      await source.close();
+      await duck.close();
+    }
+  });
+}

@@ -1,0 +1,179 @@
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { DriverSession, QueryResultSet } from '../db/driver.js';
+import { PgDriver } from '../db/pgDriver.js';
+import { toDriverError } from '../db/errors.js';
+import { SqlSyntaxError } from '../errors.js';
+import { changesData } from '../optimizer.js';
+import type { Optimizer } from '../optimizer.js';
+import type { SqlAnalysis } from '../sql/analyze.js';
+import { RequestValidationError, ResultTooLargeError } from './errors.js';
+
+/** What the operator decides for `POST /query`; no request can change it. */
+export interface QueryPolicy {
+  /** `SET LOCAL ROLE` for every statement; undefined → the connection's own role. */
+  role: string | undefined;
+  statementTimeoutMs: number;
+  /** Rows a non-streamed answer may hold. */
+  maxRows: number;
+}
+
+/** A non-streamed answer. */
+export interface GuardedResult extends QueryResultSet {
+  durationMs: number;
+}
+
+/** One line of an NDJSON answer: the fields first, then each row as an array, then the totals (or an error). */
+export type StreamLine =
+  | { fields: Array<{ name: string; data_type_id: number }> }
+  | unknown[]
+  | { rowCount: number; durationMs: number }
+  | { error: { code: string; message: string } };
+
+// Statement types a client may run. SET / RESET / transaction control could undo the operator's role or
+// timeout (or end the transaction they live in); DO / CALL / COPY run code or files qopt cannot see.
+const ALLOWED_COMMANDS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt']);
+// Functions that change settings from inside a statement (set_config('role', …, true) is SET LOCAL ROLE).
+const FORBIDDEN_FUNCTIONS = new Set(['set_config']);
+const STREAM_BATCH_ROWS = 1000;
+
+/**
+ * Runs client SQL for `POST /query`: one statement of an allowed kind, in its own transaction, under the
+ * operator's role and statement timeout (set with `set_config(…, true)`, so they end with the transaction),
+ * and recorded by the monitor like any query of the pipeline.
+ */
+export class GuardedQueryRunner {
+  constructor(
+    private readonly qo: Optimizer,
+    private readonly policy: QueryPolicy,
+  ) {}
+
+  /** Analyzes the SQL and refuses what a client may not run (400 naming `sql`). */
+  check(sql: string): SqlAnalysis {
+    let analysis: SqlAnalysis;
+    try {
+      analysis = this.qo.analyze(sql);
+    } catch (error) {
+      if (error instanceof SqlSyntaxError) throw new RequestValidationError('sql', error.message.split('\n')[0]!);
+      throw error;
+    }
+    if (analysis.statements.length !== 1) throw new RequestValidationError('sql', `exactly one statement is allowed, got ${analysis.statements.length}`);
+    const statement = analysis.statements[0]!;
+    if (!ALLOWED_COMMANDS.has(statement.command)) {
+      throw new RequestValidationError('sql', `${statement.command} is not allowed: only SELECT, INSERT, UPDATE and DELETE`);
+    }
+    const forbidden = statement.functions.find((name) => FORBIDDEN_FUNCTIONS.has(name.split('.').pop()!));
+    if (forbidden) throw new RequestValidationError('sql', `${forbidden}() is not allowed: the server chooses role and timeout`);
+    return analysis;
+  }
+
+  /** Runs the statement and returns every row (at most `maxRows`). */
+  async run(sql: string, params: readonly unknown[]): Promise<GuardedResult> {
+    const analysis = this.check(sql);
+    const started = performance.now();
+    let result: QueryResultSet | undefined;
+    try {
+      result = await this.qo.driver.transaction(async (session) => {
+        await this.applyPolicy(session);
+        return session.query(sql, params);
+      });
+    } finally {
+      this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined);
+    }
+    if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
+    if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
+    return { ...result, durationMs: performance.now() - started };
+  }
+
+  /**
+   * Streams the rows as NDJSON lines, read from a server-side cursor in batches so a large result never
+   * sits in memory. Validation errors are thrown before the first line; later failures end the stream
+   * with an `error` line.
+   */
+  stream(sql: string, params: readonly unknown[]): AsyncGenerator<StreamLine> {
+    const analysis = this.check(sql);
+    const driver = this.qo.driver;
+    if (driver instanceof PgDriver) return this.streamFromCursor(driver, analysis, sql, params);
+    return this.streamFromResult(sql, params);
+  }
+
+  private async *streamFromResult(sql: string, params: readonly unknown[]): AsyncGenerator<StreamLine> {
+    try {
+      const result = await this.run(sql, params);
+      yield { fields: result.fields.map((field) => ({ name: field.name, data_type_id: field.dataTypeID })) };
+      const names = result.fields.map((field) => field.name);
+      for (const row of result.rows) yield names.map((name) => row[name]);
+      yield { rowCount: result.rowCount, durationMs: result.durationMs };
+    } catch (error) {
+      yield errorLine(error);
+    }
+  }
+
+  private async *streamFromCursor(driver: PgDriver, analysis: SqlAnalysis, sql: string, params: readonly unknown[]): AsyncGenerator<StreamLine> {
+    const started = performance.now();
+    let rows = 0;
+    let failed = true;
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await driver.pool.connect();
+      await client.query('BEGIN');
+      await this.applyPolicy(clientSession(client));
+      // The timeout bounds the whole cursor (PostgreSQL times the portal until the final Sync), streaming included.
+      const cursor = client.query(new Cursor(sql, params as unknown[], { rowMode: 'array' }));
+      try {
+        let first = true;
+        for (;;) {
+          const batch = (await cursor.read(STREAM_BATCH_ROWS)) as unknown[][];
+          if (first) {
+            yield { fields: ((cursor as unknown as { _result?: pg.QueryResult })._result?.fields ?? []).map((field) => ({ name: field.name, data_type_id: field.dataTypeID })) };
+            first = false;
+          }
+          if (batch.length === 0) break;
+          rows += batch.length;
+          for (const row of batch) yield row;
+        }
+      } finally {
+        await cursor.close().catch(() => undefined);
+      }
+      await client.query('COMMIT');
+      failed = false;
+      if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
+      yield { rowCount: rows, durationMs: performance.now() - started };
+    } catch (error) {
+      await client?.query('ROLLBACK').catch(() => undefined);
+      yield errorLine(toDriverError(error, driver.target));
+    } finally {
+      client?.release();
+      this.record(analysis, performance.now() - started, rows, failed);
+    }
+  }
+
+  /**
+   * Sets the operator's role and timeout for this transaction only. The client's single statement cannot
+   * lift its timeout: PostgreSQL arms the timer when the statement starts, and a later set_config inside
+   * it (from a function) does not re-arm it.
+   */
+  private async applyPolicy(session: DriverSession): Promise<void> {
+    await session.query("SELECT set_config('statement_timeout', $1, true), set_config('role', $2, true)", [`${this.policy.statementTimeoutMs}ms`, this.policy.role ?? 'none']);
+  }
+
+  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean): void {
+    const monitor = this.qo.config.monitor;
+    if (!monitor.enabled || !monitor.trackQueries) return;
+    this.qo.recorder.record({ fingerprint: analysis.fingerprint, normalized: analysis.normalized, durationMs, rows, failed });
+  }
+}
+
+function clientSession(client: pg.PoolClient): DriverSession {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const result = await client.query(sql, params as unknown[]);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0, fields: [], command: result.command };
+    },
+  };
+}
+
+function errorLine(error: unknown): StreamLine {
+  const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'QUERY_FAILED';
+  return { error: { code, message: error instanceof Error ? error.message : String(error) } };
+}

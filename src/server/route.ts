@@ -1,0 +1,61 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Optimizer } from '../optimizer.js';
+import type { QoptConfig } from '../config.js';
+import type { CapabilitySet } from './capabilities.js';
+import { RequestValidationError } from './errors.js';
+
+/** What a route handler receives: the parsed input, and the request and reply for headers and streams. */
+export interface RouteContext<Body, Query> {
+  body: Body;
+  query: Query;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+/**
+ * One endpoint, described once: its schemas validate requests and generate the OpenAPI document.
+ * `auth` marks endpoints that change state or run SQL (bearer token required).
+ */
+export interface ApiRoute<Body = unknown, Query = unknown> {
+  method: 'GET' | 'POST';
+  /** Path under the API prefix, e.g. `/optimization/status`. */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: boolean;
+  body?: z.ZodType<Body>;
+  querystring?: z.ZodType<Query>;
+  /** The success answer's schema (documented in OpenAPI). */
+  response?: z.ZodType;
+  /** Content type of the success answer when it is not JSON. */
+  produces?: string;
+  /** Answers this endpoint may give besides 200 (documented in OpenAPI). */
+  errors?: readonly number[];
+  handler(context: RouteContext<Body, Query>): Promise<unknown>;
+}
+
+/** What every route area is built from. */
+export interface ServiceContext {
+  qo: Optimizer;
+  config: QoptConfig;
+  capabilities: CapabilitySet;
+  version: string;
+  /** Epoch milliseconds the service started at. */
+  startedAt: number;
+}
+
+/** Declares a route with its body and query types inferred from the schemas. */
+export function defineRoute<Body = undefined, Query = undefined>(route: ApiRoute<Body, Query>): ApiRoute<never, never> {
+  return route as unknown as ApiRoute<never, never>;
+}
+
+/** Parses input against a schema; the first issue becomes a 400 naming its field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query'): T {
+  const result = schema.safeParse(input ?? (where === 'query' ? {} : undefined));
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  // An unknown key is reported on its parent; name the key itself so the client sees what to remove.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  throw new RequestValidationError(path.length > 0 ? path.join('.') : where, issue.message);
+}

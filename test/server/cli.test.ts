@@ -1,0 +1,75 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestSchema } from '../support/postgres.js';
+import type { TestSchema } from '../support/postgres.js';
+import { TOKEN } from './support.js';
+
+// The built CLI, exactly as a user runs it (`npm test` builds first).
+const BIN = resolve(import.meta.dirname, '../../bin/qopt.js');
+
+describe('qopt serve and qopt duckdb', () => {
+  let schema: TestSchema;
+  const dir = mkdtempSync(join(tmpdir(), 'qopt-cli-service-'));
+
+  beforeAll(async () => {
+    schema = await createTestSchema('qopt_srvc');
+  });
+
+  afterAll(async () => {
+    await schema.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the API on the chosen port until SIGTERM, then exits cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--database', schema.url], {
+      cwd: dir,
+      env: { ...process.env, QOPT_API_TOKEN: TOKEN },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /qopt service on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (match) resolveUrl(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`qopt serve exited with ${code}: ${stderr}`)));
+    });
+    const status = await fetch(`${url}/api/v1/optimization/status`);
+    expect(status.status).toBe(200);
+    const query = await fetch(`${url}/api/v1/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT 2 AS two' }),
+    });
+    expect(await query.json()).toMatchObject({ rows: [{ two: 2 }] });
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('syncs tables into a DuckDB file and reports them fresh', async () => {
+    const file = join(dir, 'copy.duckdb');
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    await client.query("CREATE TABLE things (id int PRIMARY KEY, name text); INSERT INTO things VALUES (1, 'a'), (2, 'b')");
+    await client.query('SELECT pg_stat_force_next_flush()');
+    await client.end();
+    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
+    expect(sync.status, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout)).toMatchObject({ tables: [{ table: 'things', rows: 2 }] });
+    const status = spawnSync(process.execPath, [BIN, 'duckdb', 'status', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject([{ table: 'things', rows: 2, fresh: true }]);
+  });
+
+  it('refuses to sync from the embedded database with one clear line', () => {
+    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', 'memory:'], { cwd: dir, encoding: 'utf8' });
+    expect(sync.status).toBe(1);
+    expect(sync.stderr.trim()).toBe('qopt: qopt duckdb sync needs a PostgreSQL server (postgres://…) as its source');
+  });
+});

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbDriver, StaleCopyError } from '../../src/db/duckdbDriver.js';
+import { copyFreshness, syncTablesToDuckDb } from '../../src/db/duckdbSync.js';
+import { startTestService } from './support.js';
+import type { TestService } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'qopt-duckdb-'));
+const DUCKDB_PATH = join(dir, 'analytics.duckdb');
+
+/** Writes through a connection of its own and publishes its statistics at once (as PostgreSQL does within a second). */
+async function writeElsewhere(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+    await client.query('SELECT pg_stat_force_next_flush()');
+  } finally {
+    await client.end();
+  }
+}
+
+describe('DuckDB analytics copy and hybrid queries', () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService({ database: { duckdbPath: DUCKDB_PATH } }, 'qopt_srvd');
+    await writeElsewhere(
+      service.schema.url,
+      `CREATE TABLE accounts (id bigint PRIMARY KEY, region text NOT NULL, opened date NOT NULL, balance numeric(12,2), active boolean, note text);
+       INSERT INTO accounts SELECT i, (ARRAY['north','south','east'])[i % 3 + 1], date '2024-01-01' + i, i * 1.25, i % 2 = 0,
+         CASE WHEN i % 10 = 0 THEN NULL ELSE 'note, "quoted" ' || i END FROM generate_series(1, 3000) AS i;
+       CREATE TABLE regions (name text PRIMARY KEY, manager text NOT NULL);
+       INSERT INTO regions VALUES ('north', 'Ana'), ('south', 'Bo'), ('east', 'Cy');`,
+    );
+    await syncTablesToDuckDb(service.qo.driver, DUCKDB_PATH, ['accounts', 'regions']);
+  });
+
+  afterAll(async () => {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies every row and value exactly (numeric and bigint as strings, NULLs, quotes and commas in text)', async () => {
+    const duck = await DuckDbDriver.open(DUCKDB_PATH, { readOnly: true });
+    try {
+      const copy = await duck.query('SELECT id, region, opened, balance, active, note FROM accounts WHERE id IN (10, 11) ORDER BY id');
+      expect(copy.rows).toEqual([
+        { id: '10', region: 'south', opened: '2024-01-11', balance: '12.50', active: true, note: null },
+        { id: '11', region: 'east', opened: '2024-01-12', balance: '13.75', active: false, note: 'note, "quoted" 11' },
+      ]);
+      const synced = await duck.syncedTables();
+      expect(synced.map((entry) => [entry.table, entry.rows])).toEqual([
+        ['accounts', 3000],
+        ['regions', 3],
+      ]);
+    } finally {
+      await duck.close();
+    }
+  });
+
+  it('answers a hybrid query: both sides, combined by a join column', async () => {
+    const result = await service.qo.hybrid({
+      postgresql: { sql: 'SELECT name AS region, manager FROM regions ORDER BY name' },
+      duckdb: { sql: 'SELECT region, count(*) AS accounts, sum(balance) AS total FROM accounts GROUP BY region ORDER BY region' },
+      combine: (left, right) => left.map((row) => ({ ...row, ...right.find((other) => other.region === row.region) })),
+    });
+    expect(result.postgresql.rowCount).toBe(3);
+    expect(result.duckdb.freshness.map((entry) => [entry.table, entry.fresh])).toEqual([['accounts', true]]);
+    expect(result.combined).toEqual([
+      { region: 'east', manager: 'Cy', accounts: '1000', total: expect.any(String) },
+      { region: 'north', manager: 'Ana', accounts: '1000', total: expect.any(String) },
+      { region: 'south', manager: 'Bo', accounts: '1000', total: expect.any(String) },
+    ]);
+  });
+
+  it('serves the hybrid query over HTTP with a join_on combination', async () => {
+    const response = await service.request('POST', '/api/v1/query/hybrid', {
+      body: {
+        postgresql: { sql: 'SELECT name AS region, manager FROM regions WHERE name = $1', params: ['north'] },
+        duckdb: { sql: 'SELECT region, count(*) AS accounts FROM accounts GROUP BY region' },
+        combine: { join_on: 'region' },
+      },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ combined: [{ region: 'north', manager: 'Ana', accounts: '1000' }], postgresql: { row_count: 1 }, duckdb: { row_count: 3 } });
+  });
+
+  it('refuses a write on the PostgreSQL side of a hybrid query (400 on postgresql.sql) and needs a token (401)', async () => {
+    const body = { postgresql: { sql: 'DELETE FROM regions' }, duckdb: { sql: 'SELECT 1' } };
+    const refused = await service.request('POST', '/api/v1/query/hybrid', { body });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ field: 'postgresql.sql' });
+    expect((await service.request('POST', '/api/v1/query/hybrid', { body, token: null })).status).toBe(401);
+    const invalid = await service.request('POST', '/api/v1/query/hybrid', { body: { postgresql: { sql: 'SELECT 1' }, duckdb: {} } });
+    expect(await invalid.json()).toMatchObject({ field: 'duckdb.sql' });
+  });
+
+  it('detects a stale copy after a committed write from another connection and refuses it (409) unless allowed', async () => {
+    await writeElsewhere(service.schema.url, "UPDATE accounts SET balance = 0 WHERE id = 1");
+    const stale = await copyFreshness(service.qo.driver, await (await service.qo.duckdb()).syncedTables());
+    expect(stale.find((entry) => entry.table === 'accounts')?.fresh).toBe(false);
+    expect(stale.find((entry) => entry.table === 'regions')?.fresh).toBe(true);
+
+    const request = { postgresql: { sql: 'SELECT 1 AS one' }, duckdb: { sql: 'SELECT count(*) AS n FROM accounts' } };
+    await expect(service.qo.hybrid(request)).rejects.toBeInstanceOf(StaleCopyError);
+    const http = await service.request('POST', '/api/v1/query/hybrid', { body: request });
+    expect(http.status).toBe(409);
+    expect(await http.json()).toMatchObject({ error: 'DUCKDB_STALE', tables: ['accounts'] });
+    const allowed = await service.qo.hybrid({ ...request, allowStale: true });
+    expect(allowed.duckdb.rows).toEqual([{ n: '3000' }]);
+  });
+
+  it('makes a stale copy fresh again by syncing it', async () => {
+    // Another file: the service holds its own copy open read-only, and DuckDB allows one writer per file.
+    const path = join(dir, 'resync.duckdb');
+    await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
+    await writeElsewhere(service.schema.url, "UPDATE regions SET manager = 'Di' WHERE name = 'east'");
+    const freshness = async () => {
+      const duck = await DuckDbDriver.open(path, { readOnly: true });
+      try {
+        return (await copyFreshness(service.qo.driver, await duck.syncedTables()))[0]!.fresh;
+      } finally {
+        await duck.close();
+      }
+    };
+    expect(await freshness()).toBe(false);
+    await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
+    expect(await freshness()).toBe(true);
+  });
+});
