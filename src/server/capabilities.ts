@@ -12,7 +12,10 @@ export function unavailable(capability: CapabilityName): never {
   throw new CapabilityUnavailableError(capability);
 }
 
-/** The capabilities the given optimizer brings (none of them yet in the foundation). */
+/**
+ * The capabilities whose endpoints this service build has wired. The cache and executor endpoints
+ * read the optimizer directly; the monitor, analyzer/rewrite and advisor endpoints are not wired yet.
+ */
 export function capabilitiesOf(_qo: Optimizer): CapabilitySet {
-  return { cache: false, executor: false, monitor: false, rewrite: false, analyzer: false, advisor: false };
+  return { cache: true, executor: true, monitor: false, rewrite: false, analyzer: false, advisor: false };
 }

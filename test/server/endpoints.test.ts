@@ -43,7 +43,12 @@ const CASES: EndpointCase[] = [
   },
   { method: 'GET', path: '/optimization/recommendations', auth: false, expect: { status: 501, capability: 'advisor' } },
   { method: 'GET', path: '/optimization/health', auth: false, expect: { status: 501, capability: 'advisor' } },
-  { method: 'GET', path: '/cache/statistics', auth: false, expect: { status: 501, capability: 'cache' } },
+  {
+    method: 'GET',
+    path: '/cache/statistics',
+    auth: false,
+    expect: { status: 200, check: (body) => expect(body).toMatchObject({ enabled: true, l1: expect.anything(), hitRatio: expect.any(Number) }) },
+  },
   {
     method: 'POST',
     path: '/cache/warm-up',
@@ -77,7 +82,8 @@ const CASES: EndpointCase[] = [
       status: 200,
       check: (body) => {
         expect(body.totals).toMatchObject({ calls: expect.any(Number), fingerprints: expect.any(Number) });
-        expect(body.unavailable).toEqual(['cache', 'monitor', 'advisor', 'rewrite']);
+        expect(body.unavailable).toEqual(['monitor', 'advisor', 'rewrite']);
+        expect(body.cache).toMatchObject({ enabled: true, hitRatio: expect.any(Number) });
       },
     },
     invalid: { search: '?limit=0', field: 'limit' },
@@ -106,7 +112,12 @@ const CASES: EndpointCase[] = [
     expect: { status: 501, capability: 'monitor' },
     invalid: { search: '?active_only=maybe', field: 'active_only' },
   },
-  { method: 'GET', path: '/execution/metrics', auth: false, expect: { status: 501, capability: 'executor' } },
+  {
+    method: 'GET',
+    path: '/execution/metrics',
+    auth: false,
+    expect: { status: 200, check: (body) => expect(body).toMatchObject({ completed: expect.any(Number), targets: expect.any(Array) }) },
+  },
   {
     method: 'POST',
     path: '/query',

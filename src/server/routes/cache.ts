@@ -18,7 +18,7 @@ export const invalidateBody = z.strictObject({
 export const optimizeCacheBody = z.strictObject({}).default({});
 
 /** `/cache/*`: statistics, warm-up, invalidation and compaction of the result cache. */
-export function cacheRoutes(_context: ServiceContext): ApiRoute<never, never>[] {
+export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
   return [
     defineRoute({
       method: 'GET',
@@ -26,9 +26,8 @@ export function cacheRoutes(_context: ServiceContext): ApiRoute<never, never>[] 
       summary: 'Hit ratio, entries and bytes per cache tier',
       tag: 'cache',
       auth: false,
-      errors: [501],
       async handler() {
-        return unavailable('cache');
+        return context.qo.cache.stats();
       },
     }),
     defineRoute({

@@ -1,9 +1,8 @@
-import { unavailable } from '../capabilities.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
 
 /** `/execution/metrics`: the executor's queue, concurrency, retries, breaker and pool. */
-export function executionRoutes(_context: ServiceContext): ApiRoute<never, never>[] {
+export function executionRoutes(context: ServiceContext): ApiRoute<never, never>[] {
   return [
     defineRoute({
       method: 'GET',
@@ -11,9 +10,8 @@ export function executionRoutes(_context: ServiceContext): ApiRoute<never, never
       summary: 'Query execution metrics and resource use: queue, concurrency, retries, breaker state, pool',
       tag: 'execution',
       auth: false,
-      errors: [501],
       async handler() {
-        return unavailable('executor');
+        return context.qo.executor.metrics();
       },
     }),
   ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { unavailable } from '../capabilities.js';
 import type { CapabilityName } from '../capabilities.js';
+import type { CacheStats } from '../../cache/queryCache.js';
 import { RecentValues } from '../recentValues.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
@@ -61,6 +62,16 @@ export const dashboardResponse = z.object({
   unavailable: z.array(z.string()).describe('capabilities this build lacks, whose sections are null'),
 });
 
+/** The cache's statistics with the per-tier hit ratios the dashboard charts. */
+function cacheForDashboard(stats: CacheStats): CacheStats & { tiers: Array<{ name: string; hit_ratio: number; hits: number; misses: number }> } {
+  const tiers = [
+    { name: 'L1 memory', tier: stats.l1 },
+    { name: 'L2 Redis', tier: stats.l2 },
+    { name: 'L3 file', tier: stats.l3 },
+  ].flatMap(({ name, tier }) => (tier ? [{ name, hits: tier.hits, misses: tier.misses, hit_ratio: tier.hits / Math.max(1, tier.hits + tier.misses) }] : []));
+  return { ...stats, tiers };
+}
+
 /** `/performance/*`: the dashboard's data, slow queries and alert rules. */
 export function performanceRoutes({ qo, config, capabilities, startedAt }: ServiceContext): ApiRoute<never, never>[] {
   const missing = (['cache', 'monitor', 'advisor', 'rewrite'] as CapabilityName[]).filter((name) => !capabilities[name]);
@@ -88,7 +99,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt }: Servi
         p99_ms: entry.p99Ms,
         max_ms: entry.maxMs,
       })),
-      cache: null,
+      cache: capabilities.cache ? cacheForDashboard(qo.cache.stats()) : null,
       slow_queries: null,
       alerts: null,
       recommendations: null,
