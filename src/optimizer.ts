@@ -132,7 +132,9 @@ export class Optimizer {
     let executed = false;
     const execute = (): Promise<QueryResultSet<R>> => {
       executed = true;
-      const outcome = analysis.cacheable ? { cache: 'miss' as const } : undefined;
+      // Only a read the cache actually looked up is a miss; with the cache off (or `cache: false`) there was no lookup.
+      const lookedUp = analysis.cacheable && this.config.cache.enabled && options.cache !== false;
+      const outcome = lookedUp ? { cache: 'miss' as const } : undefined;
       return this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, run) : run(sql)), params, outcome);
     };
     if (!analysis.cacheable) {
