@@ -1,6 +1,6 @@
 import { deparseSync } from 'pgsql-deparser';
 import type { AstNode } from '../sql/parser.js';
-import { nodeType } from '../sql/references.js';
+import { child, list, nodeType } from '../sql/references.js';
 
 /** How a statement touches one base table: what an index on it could serve. */
 export interface TableAccess {
@@ -32,18 +32,6 @@ export interface TableAccess {
 }
 
 type Aliases = Map<string, string>;
-
-function child(node: unknown, key: string): AstNode | undefined {
-  if (typeof node !== 'object' || node === null) return undefined;
-  const value = (node as AstNode)[key];
-  return typeof value === 'object' && value !== null ? (value as AstNode) : undefined;
-}
-
-function list(node: unknown, key: string): AstNode[] {
-  if (typeof node !== 'object' || node === null) return [];
-  const value = (node as AstNode)[key];
-  return Array.isArray(value) ? (value as AstNode[]) : [];
-}
 
 function body(node: AstNode): AstNode {
   return node[nodeType(node)] as AstNode;

@@ -104,13 +104,15 @@ const BOOLEAN_TESTS: Record<string, string> = {
 };
 const LIKE_OPERATORS: Record<string, string> = { '~~': 'LIKE', '!~~': 'NOT LIKE', '~~*': 'ILIKE', '!~~*': 'NOT ILIKE' };
 
-function child(node: unknown, key: string): AstNode | undefined {
+/** A child node of a parse-tree node, or undefined. */
+export function child(node: unknown, key: string): AstNode | undefined {
   if (typeof node !== 'object' || node === null) return undefined;
   const value = (node as AstNode)[key];
   return typeof value === 'object' && value !== null ? (value as AstNode) : undefined;
 }
 
-function list(node: unknown, key: string): AstNode[] {
+/** A list-valued field of a parse-tree node ([] when absent). */
+export function list(node: unknown, key: string): AstNode[] {
   if (typeof node !== 'object' || node === null) return [];
   const value = (node as AstNode)[key];
   return Array.isArray(value) ? (value as AstNode[]) : [];

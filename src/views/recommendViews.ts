@@ -3,6 +3,7 @@ import { tableAccesses } from '../advise/queryShape.js';
 import type { AdvisorQuery } from '../advise/workload.js';
 import { analyzeSql } from '../sql/analyze.js';
 import type { AstNode } from '../sql/parser.js';
+import { child, list } from '../sql/references.js';
 import type { MaterializedViewSpec } from './viewSpec.js';
 
 /** Options of view recommendation. */
@@ -11,18 +12,6 @@ export interface ViewRecommendationOptions {
   maxStalenessMs?: number;
   /** Primary-key column per table, used as the tie-breaker of a "latest" view. */
   primaryKeys?: ReadonlyMap<string, string[]>;
-}
-
-function child(node: unknown, key: string): AstNode | undefined {
-  if (typeof node !== 'object' || node === null) return undefined;
-  const value = (node as AstNode)[key];
-  return typeof value === 'object' && value !== null ? (value as AstNode) : undefined;
-}
-
-function list(node: unknown, key: string): AstNode[] {
-  if (typeof node !== 'object' || node === null) return [];
-  const value = (node as AstNode)[key];
-  return Array.isArray(value) ? (value as AstNode[]) : [];
 }
 
 /** The output column names of a SELECT whose target list is plain column references, else null. */
