@@ -28,6 +28,8 @@ export type OptimizerOptions = QoptConfigInput & {
   driver?: Driver;
 };
 
+const MISS: Partial<QueryObservation> = Object.freeze({ cache: 'miss' as const });
+
 /**
  * Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this.
  * `params[i]` are the bound parameters of `writes[i]` when known (they let the cache invalidate by row).
@@ -124,28 +126,38 @@ export class Optimizer {
   }
 
   /** Runs a statement with bound parameters through the pipeline (autocommit); cacheable reads go through the cache. */
-  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
-    const analysis = this.sql.analyze(sql);
+  query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
+    let analysis: SqlAnalysis;
+    try {
+      analysis = this.sql.analyze(sql);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
     const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
     const run = (text: string) => this.executor.run<R>(analysis, text, params, options);
+    const work = rewriter ? () => rewriter.run(sql, params, run) : () => run(sql);
+    // Only a read the cache actually looks up can miss; with the cache off (or `cache: false`) there is no lookup.
+    if (analysis.cacheable && this.config.cache.enabled && options.cache !== false) return this.readThroughCache(analysis, params, options, work);
+    // Not async itself: a read straight to the database is the hot path (bench/executor), one promise layer less.
+    const running = this.timed(analysis, work, params);
+    if (!changesData(analysis)) return running;
+    return running.then(async (result) => {
+      await this.reportCommittedWrites([analysis], [params]);
+      return result;
+    });
+  }
+
+  private async readThroughCache<R>(analysis: SqlAnalysis, params: readonly unknown[], options: QueryOptions, work: () => Promise<QueryResultSet<R>>): Promise<QueryResultSet<R>> {
     let executed = false;
     const execute = (): Promise<QueryResultSet<R>> => {
       executed = true;
-      // Only a read the cache actually looked up is a miss; with the cache off (or `cache: false`) there was no lookup.
-      const lookedUp = analysis.cacheable && this.config.cache.enabled && options.cache !== false;
-      const outcome = lookedUp ? { cache: 'miss' as const } : undefined;
-      return this.timed(analysis, () => (rewriter ? rewriter.run(sql, params, run) : run(sql)), params, outcome);
+      return this.timed(analysis, work, params, MISS);
     };
-    if (!analysis.cacheable) {
-      const result = await execute();
-      if (changesData(analysis)) await this.reportCommittedWrites([analysis], [params]);
-      return result;
-    }
     const started = performance.now();
     const result = await this.cache.read(analysis, params, options.cache, execute);
     // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
-    if (!executed) await this.timed(analysis, async () => result, params, { cache: 'hit', durationMs: performance.now() - started });
+    if (!executed && this.recording) this.record(analysis, performance.now() - started, result.rowCount ?? 0, false, params, { cache: 'hit' });
     return result;
   }
 
@@ -196,35 +208,51 @@ export class Optimizer {
     await Promise.all([...this.writeListeners].map((listener) => listener(writes, params)));
   }
 
-  /** `extra` carries what later stages know (cache outcome, pool wait, retries, route, connection). */
-  private async timed<T extends { rowCount: number | null }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
+  private get recording(): boolean {
+    return this.config.monitor.enabled && this.config.monitor.trackQueries;
+  }
+
+  /**
+   * Runs `run` and records it with the monitor. No async frame of its own: it is on every query's
+   * path (bench/executor). `extra` carries what later stages know (cache outcome, pool wait, …).
+   */
+  private timed<T extends { rowCount: number | null }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
+    if (!this.recording) return run();
     const started = performance.now();
-    let rows = 0;
-    let failed = true;
+    let running: Promise<T>;
     try {
-      const result = await run();
-      rows = result.rowCount ?? 0;
-      failed = false;
-      return result;
-    } finally {
-      if (this.config.monitor.enabled && this.config.monitor.trackQueries) {
-        const ended = performance.now();
-        this.monitor.record({
-          fingerprint: analysis.fingerprint,
-          normalized: analysis.normalized,
-          durationMs: ended - started,
-          at: performance.timeOrigin + ended,
-          rows,
-          failed,
-          sql: analysis.text,
-          params,
-          operation: operationName(analysis.statements[0]?.command),
-          collection: analysis.tables[0]?.key,
-          readOnly: analysis.kind === 'read',
-          ...extra,
-        });
-      }
+      running = run();
+    } catch (error) {
+      this.record(analysis, performance.now() - started, 0, true, params, extra);
+      return Promise.reject(error as Error);
     }
+    return running.then(
+      (result) => {
+        this.record(analysis, performance.now() - started, result.rowCount ?? 0, false, params, extra);
+        return result;
+      },
+      (error: unknown) => {
+        this.record(analysis, performance.now() - started, 0, true, params, extra);
+        throw error;
+      },
+    );
+  }
+
+  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean, params: readonly unknown[] | undefined, extra: Partial<QueryObservation> | undefined): void {
+    const observation: QueryObservation = {
+      fingerprint: analysis.fingerprint,
+      normalized: analysis.normalized,
+      durationMs,
+      at: Date.now(),
+      rows,
+      failed,
+      sql: analysis.text,
+      params,
+      operation: operationName(analysis.statements[0]?.command),
+      collection: analysis.tables[0]?.key,
+      readOnly: analysis.kind === 'read',
+    };
+    this.monitor.record(extra ? Object.assign(observation, extra) : observation);
   }
 
   /** The plan of a statement; with `analyze` it runs inside a rolled-back transaction. */

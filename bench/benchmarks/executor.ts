@@ -14,7 +14,7 @@ const POOL_SIZES = [1, 4, 8] as const;
 const WORKERS_PER_CONNECTION = 4;
 const POINT_ROWS = 100_000;
 const MARKET_SCALE = 0.05;
-const SLICES = 4;
+const SLICES = 10;
 
 interface ExecutorBenchState {
   adminUrl: string;
@@ -102,14 +102,32 @@ async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durati
     await throughput(() => raw.query('SELECT 1'), workers, durationMs / 4);
     await throughput(() => qo.query('SELECT 1'), workers, durationMs / 4);
     // Raw and qopt alternate in short slices, so a burst of load from elsewhere on the machine hits
-    // both sides alike instead of one whole measurement.
+    // both sides alike instead of one whole measurement; the order flips every slice (raw first, then
+    // qopt first), so neither side always runs on the other's warm-up or after-effects.
     const sums = { rawSelect: 0, execSelect: 0, rawPoint: 0, execPoint: 0 };
     const slice = durationMs / SLICES;
     for (let index = 0; index < SLICES; index += 1) {
-      sums.rawSelect += await throughput(() => raw.query('SELECT 1'), workers, slice);
-      sums.execSelect += await throughput(() => qo.query('SELECT 1'), workers, slice);
-      sums.rawPoint += await throughput(() => raw.query(point, [id()]), workers, slice);
-      sums.execPoint += await throughput(() => qo.query(point, [id()]), workers, slice);
+      const rawFirst = index % 2 === 0;
+      const pair = async (rawRun: () => Promise<number>, execRun: () => Promise<number>): Promise<[number, number]> => {
+        if (rawFirst) {
+          const rawRate = await rawRun();
+          return [rawRate, await execRun()];
+        }
+        const execRate = await execRun();
+        return [await rawRun(), execRate];
+      };
+      const [rawSelect, execSelect] = await pair(
+        () => throughput(() => raw.query('SELECT 1'), workers, slice),
+        () => throughput(() => qo.query('SELECT 1'), workers, slice),
+      );
+      const [rawPoint, execPoint] = await pair(
+        () => throughput(() => raw.query(point, [id()]), workers, slice),
+        () => throughput(() => qo.query(point, [id()]), workers, slice),
+      );
+      sums.rawSelect += rawSelect;
+      sums.execSelect += execSelect;
+      sums.rawPoint += rawPoint;
+      sums.execPoint += execPoint;
     }
     return {
       [`raw_select1_p${poolSize}`]: sums.rawSelect / SLICES,

@@ -9,6 +9,15 @@ export interface RunLimits extends ResultLimits {
   timeoutMs: number;
 }
 
+/**
+ * The scheduler slot a statement holds. A target gives it back the moment the statement's connection
+ * frees and before that connection returns to the pool, so the next queued statement is already
+ * waiting for it and takes it at once (as a raw pg.Pool's own queue would); idempotent.
+ */
+export interface SlotHandle {
+  release(): void;
+}
+
 /** A connection checked out for a caller's exclusive use (the pool facade's `connect()`). */
 export interface CheckedOutConnection {
   query(config: pg.QueryConfig): Promise<pg.QueryResult>;
@@ -26,9 +35,9 @@ export interface ExecutionTarget {
   /** Most statements this target can run at once (PGlite: 1). */
   readonly maxConnections: number;
   /** Runs one statement, cancelling it on the server at the timeout. */
-  query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>>;
+  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle): Promise<QueryResultSet<R>>;
   /** Runs a node-postgres query config as is (rowMode, types), returning node-postgres's result. */
-  queryRaw(config: pg.QueryConfig, limits: RunLimits): Promise<pg.QueryResult>;
+  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult>;
   /** A connection for exclusive use (transactions through the pool facade). */
   checkout(): Promise<CheckedOutConnection>;
   /** Rows of a statement in batches through a server-side cursor; closing the iterator closes the cursor. */

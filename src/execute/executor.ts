@@ -3,17 +3,17 @@ import type { QoptConfig } from '../config.js';
 import type { Driver, QueryResultSet } from '../db/driver.js';
 import { PgDriver } from '../db/pgDriver.js';
 import { redactTarget } from '../db/target.js';
-import type { QueryOptions } from '../queryOptions.js';
+import type { QueryOptions, QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
-import type { CheckedOutConnection, ExecutionTarget, RunLimits } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
 import { ReplicaRouter } from './replicaRouter.js';
 import type { ReplicaStatus } from './replicaRouter.js';
 import { RetryBudget } from './retryBudget.js';
 import { Scheduler } from './scheduler.js';
 import type { SchedulerMetrics } from './scheduler.js';
-import type { BreakerState } from './targetBreaker.js';
+import type { BreakerState, TargetBreaker } from './targetBreaker.js';
 import { isTransientError } from './transientErrors.js';
 import { UserQuotas } from './userQuotas.js';
 
@@ -37,6 +37,43 @@ export interface ExecutorMetrics extends SchedulerMetrics {
 export interface ExecutorLease {
   connection: CheckedOutConnection;
   release(destroy?: boolean | Error): void;
+}
+
+type Attempt<T> = (target: ExecutionTarget, limits: RunLimits, slot: SlotHandle) => Promise<T>;
+
+/** What the attempts of one statement share. */
+interface Statement {
+  read: boolean;
+  mayRetry: boolean;
+  session: string | undefined;
+  limits: RunLimits;
+  slot: StatementSlot;
+  priority: QueryPriority | undefined;
+  /** The breaker of the first attempt's target, when the attempt ran directly (healthy breaker). */
+  direct: TargetBreaker | undefined;
+}
+
+/** One statement's scheduler slot: given back once, by the target as its connection frees or by the executor at the end. */
+class StatementSlot implements SlotHandle {
+  held = true;
+
+  constructor(private readonly scheduler: Scheduler) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.scheduler.release();
+  }
+
+  /** Takes a slot again (a retry after its backoff); resolves once granted. */
+  reacquire(priority: QueryPriority | undefined): Promise<void> {
+    return new Promise((resolve) =>
+      this.scheduler.schedule(priority, () => {
+        this.held = true;
+        resolve();
+      }),
+    );
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -138,7 +175,7 @@ export class Executor {
 
   /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. */
   runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}): Promise<pg.QueryResult> {
-    return this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.queryRaw(config, limits)));
+    return this.runAttempts(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot));
   }
 
   /** Rows of a read through a server-side cursor, holding one slot until the iteration ends. */
@@ -219,7 +256,7 @@ export class Executor {
   }
 
   private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
-    const running = this.withSlot(options, () => this.withRetries(analysis, options, (target, limits) => target.query<R>(sql, params, limits)));
+    const running = this.runAttempts(analysis, options, (target, limits, slot) => target.query<R>(sql, params, limits, slot));
     const session = options.session ?? options.user;
     if (session === undefined || analysis.kind === 'read' || !this.router.hasReplicas) return running;
     return running.then(async (result) => {
@@ -234,63 +271,81 @@ export class Executor {
     return options.user;
   }
 
-  private withSlot<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
-    if (options.user === undefined || !this.quotas) {
-      // The common case, kept to one promise layer: a free slot runs the work at once.
-      const waiting = this.scheduler.acquire(options.priority);
-      const run = () => work().finally(() => this.scheduler.release());
-      return waiting ? waiting.then(run) : run();
-    }
-    return this.withSlotAndQuota(options, work);
-  }
-
-  private async withSlotAndQuota<T>(options: QueryOptions, work: () => Promise<T>): Promise<T> {
-    const user = this.admit(options);
-    try {
-      let waiting: Promise<void> | undefined;
+  /**
+   * One statement: the user's quota, a scheduler slot, then attempts on a target (the first at once,
+   * retries of transient failures after a backoff). The slot is granted by a callback, so a queued
+   * statement starts in the same turn as the `release()` that freed its slot. Kept to as few promise
+   * layers as possible: it is every query's path (bench/executor).
+   */
+  private runAttempts<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let user: string | undefined;
       try {
-        waiting = this.scheduler.acquire(options.priority);
+        user = this.admit(options);
+        this.scheduler.schedule(options.priority, () => {
+          const statement = this.statementOf(analysis, options);
+          const finish = () => {
+            statement.slot.release();
+            if (user !== undefined) this.quotas!.finish(user);
+          };
+          const succeed = (value: T) => {
+            this.completed += 1;
+            finish();
+            resolve(value);
+          };
+          const fail = (error: unknown) => {
+            finish();
+            reject(error as Error);
+          };
+          this.firstAttempt(statement, attempt).then(
+            (value) => {
+              statement.direct?.noteSuccess();
+              succeed(value);
+            },
+            (error: unknown) => {
+              statement.direct?.noteFailure(error);
+              this.retryAfter(error, statement, attempt).then(succeed, fail);
+            },
+          );
+        });
       } catch (error) {
+        // QuotaExceededError (nothing admitted) or QueueFullError (admitted, not queued).
         if (user !== undefined) this.quotas!.finish(user);
-        throw error;
+        reject(error as Error);
       }
-      if (waiting) await waiting;
-      try {
-        return await work();
-      } finally {
-        this.scheduler.release();
-      }
-    } finally {
-      if (user !== undefined) this.quotas!.finish(user);
+    });
+  }
+
+  private statementOf(analysis: SqlAnalysis, options: QueryOptions): Statement {
+    const read = analysis.kind === 'read';
+    return {
+      read,
+      mayRetry: read || options.idempotent === true,
+      session: options.session ?? options.user,
+      limits: options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs },
+      slot: new StatementSlot(this.scheduler),
+      priority: options.priority,
+      direct: undefined,
+    };
+  }
+
+  private firstAttempt<T>(statement: Statement, attempt: Attempt<T>): Promise<T> {
+    try {
+      // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
+      this.retryBudget.recordRequest(Date.now());
+      const target = this.router.pick(statement.read, statement.session);
+      if (!target.breaker.healthy) return target.breaker.execute(() => attempt(target, statement.limits, statement.slot));
+      // A healthy breaker is told the outcome afterwards (runAttempts): no promise layer of its own.
+      statement.direct = target.breaker;
+      return attempt(target, statement.limits, statement.slot);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
   }
 
-  private withRetries<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>): Promise<T> {
-    const limits = options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs };
-    const read = analysis.kind === 'read';
-    const session = options.session ?? options.user;
-    // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
-    this.retryBudget.recordRequest(Date.now());
-    const target = this.router.pick(read, session);
-    // The first attempt is kept free of async frames of our own: it is the hot path (bench/executor).
-    return target.breaker.execute(() => attempt(target, limits)).then(
-      (result) => {
-        this.completed += 1;
-        return result;
-      },
-      (error: unknown) => this.retryAfter(error, read, read || options.idempotent === true, session, limits, attempt),
-    );
-  }
-
-  private async retryAfter<T>(
-    firstError: unknown,
-    read: boolean,
-    mayRetry: boolean,
-    session: string | undefined,
-    limits: RunLimits,
-    attempt: (target: ExecutionTarget, limits: RunLimits) => Promise<T>,
-  ): Promise<T> {
-    const retryable = this.config.executor.automaticRetry && mayRetry;
+  private async retryAfter<T>(firstError: unknown, statement: Statement, attempt: Attempt<T>): Promise<T> {
+    const { read, session, limits, slot } = statement;
+    const retryable = this.config.executor.automaticRetry && statement.mayRetry;
     let error = firstError;
     for (let retry = 1; ; retry += 1) {
       if ((error as { code?: string }).code === 'QUERY_TIMEOUT') this.timeouts += 1;
@@ -300,11 +355,18 @@ export class Executor {
         throw error;
       }
       await sleep(this.retryBudget.delayMs(retry));
+      // The failed attempt gave its slot back with its connection: queue for one again (not held while sleeping).
+      if (!slot.held) {
+        try {
+          await slot.reacquire(statement.priority);
+        } catch {
+          this.failed += 1;
+          throw error;
+        }
+      }
       const target = this.router.pick(read, session);
       try {
-        const result = await target.breaker.execute(() => attempt(target, limits));
-        this.completed += 1;
-        return result;
+        return await target.breaker.execute(() => attempt(target, limits, slot));
       } catch (next) {
         error = next;
       }

@@ -3,11 +3,19 @@ import Cursor from 'pg-cursor';
 import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
 import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
-import type { CheckedOutConnection, ExecutionTarget, RunLimits } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
+import { Deadlines } from './deadlines.js';
+import type { Deadline } from './deadlines.js';
 import { checkResultSize } from './resultLimits.js';
 import { TargetBreaker } from './targetBreaker.js';
 
 const QUERY_CANCELED = '57014';
+
+// Kept on the client object itself: cheaper on every checkout than a WeakMap lookup.
+const RELEASED_AT = Symbol('qopt.releasedAt');
+const GUARDED = Symbol('qopt.guarded');
+type StatementCallback = (error: Error | null | undefined, result: pg.QueryResult) => void;
+type TaggedClient = pg.PoolClient & { [RELEASED_AT]?: number; [GUARDED]?: true };
 
 function toResultSet<R>(result: pg.QueryResult): QueryResultSet<R> {
   return {
@@ -28,8 +36,9 @@ export class PoolTarget implements ExecutionTarget {
   readonly breaker: TargetBreaker;
   readonly maxConnections: number;
   private cancels = 0;
-  private readonly releasedAt = new WeakMap<pg.PoolClient, number>();
   private validationFailures = 0;
+  /** Running statements' timeouts: one timer per timeout length, not one per statement. */
+  private readonly deadlines = new Deadlines<pg.PoolClient>((deadline) => void this.cancelOnServer(deadline.subject));
 
   constructor(
     readonly name: string,
@@ -44,25 +53,26 @@ export class PoolTarget implements ExecutionTarget {
     // pg-pool removes its error listener from a client while it is checked out: a socket that dies
     // just before checkout (its 'end' still in flight) would then emit an unheard 'error' and crash
     // the process. The failure still reaches the caller through the query it breaks.
-    const guarded = new WeakSet<pg.PoolClient>();
-    pool.on('acquire', (client) => {
-      if (guarded.has(client)) return;
-      guarded.add(client);
+    pool.on('acquire', (client: TaggedClient) => {
+      if (client[GUARDED]) return;
+      client[GUARDED] = true;
       client.on('error', () => undefined);
     });
-    pool.on('release', (_error, client) => this.releasedAt.set(client, Date.now()));
+    if (validateIdleAfterMs > 0) pool.on('release', (_error, client: TaggedClient) => (client[RELEASED_AT] = Date.now()));
   }
 
-  async query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>> {
-    const result = await this.run((client) => client.query(sql, params as unknown[]), limits);
-    checkResultSize(result.rows, limits);
-    return toResultSet<R>(result);
+  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle): Promise<QueryResultSet<R>> {
+    return this.run((client, done) => client.query(sql, params as unknown[], done), limits, slot, (result) => {
+      checkResultSize(result.rows, limits);
+      return toResultSet<R>(result);
+    });
   }
 
-  async queryRaw(config: pg.QueryConfig, limits: RunLimits): Promise<pg.QueryResult> {
-    const result = await this.run((client) => client.query(config), limits);
-    checkResultSize(result.rows, limits);
-    return result;
+  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult> {
+    return this.run((client, done) => client.query(config, done), limits, slot, (result) => {
+      checkResultSize(result.rows, limits);
+      return result;
+    });
   }
 
   async checkout(): Promise<CheckedOutConnection> {
@@ -102,6 +112,7 @@ export class PoolTarget implements ExecutionTarget {
   }
 
   async close(): Promise<void> {
+    this.deadlines.close();
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -111,22 +122,29 @@ export class PoolTarget implements ExecutionTarget {
   }
 
   private async connect(): Promise<pg.PoolClient> {
-    let client: pg.PoolClient;
+    let client: TaggedClient;
     try {
       client = await this.pool.connect();
     } catch (error) {
-      if (/timeout exceeded when trying to connect/i.test((error as Error).message ?? '')) {
-        throw new PoolExhaustedError(this.name, this.pool.options.connectionTimeoutMillis ?? 0, error);
-      }
-      throw toDriverError(error, this.name);
+      throw this.connectFailure(error);
     }
-    return this.validated(client);
+    return this.needsValidation(client) ? this.revalidated(client) : client;
+  }
+
+  private connectFailure(error: unknown): Error {
+    if (/timeout exceeded when trying to connect/i.test((error as Error).message ?? '')) {
+      return new PoolExhaustedError(this.name, this.pool.options.connectionTimeoutMillis ?? 0, error);
+    }
+    return toDriverError(error, this.name);
+  }
+
+  private needsValidation(client: TaggedClient): boolean {
+    const idleSince = client[RELEASED_AT];
+    return idleSince !== undefined && this.validateIdleAfterMs > 0 && Date.now() - idleSince >= this.validateIdleAfterMs;
   }
 
   // A connection that sat idle may have lost its backend without an 'error' yet: ping it before use.
-  private async validated(client: pg.PoolClient): Promise<pg.PoolClient> {
-    const idleSince = this.releasedAt.get(client);
-    if (this.validateIdleAfterMs === 0 || idleSince === undefined || Date.now() - idleSince < this.validateIdleAfterMs) return client;
+  private async revalidated(client: pg.PoolClient): Promise<pg.PoolClient> {
     try {
       await client.query('SELECT 1');
       return client;
@@ -141,28 +159,53 @@ export class PoolTarget implements ExecutionTarget {
     }
   }
 
-  private async run(work: (client: pg.PoolClient) => Promise<pg.QueryResult>, limits: RunLimits): Promise<pg.QueryResult> {
-    const client = await this.connect();
-    let cancelled = false;
-    let destroy: Error | undefined;
-    const timer =
-      limits.timeoutMs > 0
-        ? setTimeout(() => {
-            cancelled = true;
-            void this.cancelOnServer(client);
-          }, limits.timeoutMs)
-        : undefined;
-    try {
-      return await work(client);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (cancelled && code === QUERY_CANCELED) throw new QueryTimeoutError(limits.timeoutMs, error);
-      if (isConnectionFailure(error)) destroy = error as Error;
-      throw toDriverError(error, this.name);
-    } finally {
-      if (timer) clearTimeout(timer);
-      client.release(destroy ?? (cancelled ? new Error('statement was cancelled') : undefined));
-    }
+  /**
+   * Checks out a connection, sends one statement on it under its deadline, gives the slot back and
+   * the connection to the pool, then resolves with `finish(result)`. Written with node-postgres's
+   * callbacks and one promise: it is every statement's path (bench/executor), and each promise layer
+   * on it costs as much as a tenth of a `SELECT 1`'s client time.
+   */
+  private run<T>(send: (client: pg.PoolClient, done: StatementCallback) => void, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onConnection = (client: pg.PoolClient) => {
+        const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
+        let settled = false;
+        const done: StatementCallback = (error, result) => {
+          if (settled) return;
+          settled = true;
+          deadline?.finish();
+          let failure: Error | undefined;
+          let destroy: Error | undefined;
+          if (error) {
+            const code = (error as { code?: string }).code;
+            if (deadline?.expired && code === QUERY_CANCELED) failure = new QueryTimeoutError(limits.timeoutMs, error);
+            else {
+              if (isConnectionFailure(error)) destroy = error;
+              failure = toDriverError(error, this.name);
+            }
+          }
+          // The next queued statement asks the pool for a connection now, so this one is handed straight to it.
+          slot?.release();
+          client.release(destroy ?? (deadline?.expired ? new Error('statement was cancelled') : undefined));
+          if (failure) return reject(failure);
+          try {
+            resolve(finish(result));
+          } catch (finishError) {
+            reject(finishError as Error);
+          }
+        };
+        try {
+          send(client, done);
+        } catch (error) {
+          done(error as Error, undefined as unknown as pg.QueryResult);
+        }
+      };
+      this.pool.connect((error, client) => {
+        if (error || !client) return reject(this.connectFailure(error));
+        if (!this.needsValidation(client)) return onConnection(client);
+        this.revalidated(client).then(onConnection, reject);
+      });
+    });
   }
 
   private async cancelOnServer(client: pg.PoolClient): Promise<void> {

@@ -47,22 +47,36 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {}
 
-  /** Resolves when the query may run; the caller must call `release()` exactly once afterwards. */
+  /** Resolves when the query may run (undefined: it may run now); the caller must call `release()` exactly once afterwards. */
   acquire(priority: QueryPriority = 'normal'): Promise<void> | undefined {
+    let granted = false;
+    let resolve: (() => void) | undefined;
+    this.schedule(priority, () => {
+      granted = true;
+      resolve?.();
+    });
+    return granted ? undefined : new Promise<void>((done) => (resolve = done));
+  }
+
+  /**
+   * Calls `start` once a slot is free: at once, or synchronously from the `release()` that frees one
+   * (no promise hop between a slot freeing and the next statement asking for a connection). `start`
+   * must not throw; it owns the slot and must `release()` it exactly once.
+   */
+  schedule(priority: QueryPriority = 'normal', start: () => void): void {
     if (this.active < this.options.concurrency && this.queuedCount === 0) {
       this.active += 1;
       this.granted += 1;
       this.waits.record(0);
-      return undefined;
+      start();
+      return;
     }
     if (this.queuedCount >= this.options.maxQueueSize) {
       this.rejectedQueueFull += 1;
       throw new QueueFullError(this.queuedCount);
     }
-    return new Promise<void>((resolve) => {
-      this.queues[priority].push({ rank: RANKS[priority], enqueuedAt: performance.now(), grant: resolve });
-      this.queuedCount += 1;
-    });
+    this.queues[priority].push({ rank: RANKS[priority], enqueuedAt: performance.now(), grant: start });
+    this.queuedCount += 1;
   }
 
   /** Frees a slot and hands it to the next waiter, if any. */
