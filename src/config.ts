@@ -69,9 +69,13 @@ export const configSchema = z.strictObject({
       l3SizeMb: z.number().min(0).default(256),
       /** Default time-to-live of a cached result. */
       defaultTtlSeconds: z.number().int().min(1).default(3600),
-      /** CACHE_WARM_UP_ENABLED */
+      /** CACHE_WARM_UP_ENABLED: re-run the monitor's hottest cached reads that are no longer cached, every `warmUpIntervalSeconds`. */
       warmUp: z.boolean().default(true),
-      /** PREDICTIVE_CACHING_ENABLED */
+      /** Seconds between warm-up cycles (0: warm up only when asked, `qo.warmUpHottest()`). */
+      warmUpIntervalSeconds: z.number().int().min(0).default(60),
+      /** Query shapes each warm-up cycle re-runs, hottest first by the monitor's total time. */
+      warmUpTopQueries: z.number().int().min(1).default(20),
+      /** PREDICTIVE_CACHING_ENABLED: accepted for the seed's flag; no effect yet (usage-based warming is `warmUp`). */
       predictive: z.boolean().default(true),
       /** CACHE_COMPRESSION_ENABLED */
       compression: z.boolean().default(true),
@@ -225,6 +229,8 @@ export const envOptions: readonly EnvOption[] = [
   { path: 'cache.l3Path', names: ['QOPT_L3_CACHE_PATH'], type: 'string' },
   { path: 'cache.l3SizeMb', names: ['QOPT_L3_CACHE_SIZE_MB'], type: 'number' },
   { path: 'cache.warmUp', names: ['QOPT_CACHE_WARM_UP', 'CACHE_WARM_UP_ENABLED'], type: 'boolean' },
+  { path: 'cache.warmUpIntervalSeconds', names: ['QOPT_CACHE_WARM_UP_INTERVAL_SECONDS'], type: 'number' },
+  { path: 'cache.warmUpTopQueries', names: ['QOPT_CACHE_WARM_UP_TOP_QUERIES'], type: 'number' },
   { path: 'cache.predictive', names: ['QOPT_PREDICTIVE_CACHING', 'PREDICTIVE_CACHING_ENABLED'], type: 'boolean' },
   { path: 'cache.compression', names: ['QOPT_CACHE_COMPRESSION', 'CACHE_COMPRESSION_ENABLED'], type: 'boolean' },
   { path: 'monitor.enabled', names: ['QOPT_MONITORING_ENABLED', 'PERFORMANCE_MONITORING_ENABLED'], type: 'boolean' },

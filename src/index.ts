@@ -70,6 +70,8 @@ export type { QueryOptions, QueryCacheOptions } from './queryOptions.js';
 export { QueryCache } from './cache/queryCache.js';
 export type { CacheStats } from './cache/queryCache.js';
 export type { TierStats } from './cache/tiers/memory.js';
+export type { HottestWarmUpOptions, WarmUpReport } from './cache/warmUp.js';
+export type { Exemplar } from './cache/exemplars.js';
 export { installCapture, removeCapture, capturedTables, CAPTURE_CHANNEL } from './cache/capture/install.js';
 export { CacheUsageError, CaptureError } from './cache/errors.js';
 export { adviseIndexes } from './advise/advisor.js';

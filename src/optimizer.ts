@@ -12,6 +12,8 @@ import { QoptPool } from './execute/poolFacade.js';
 import { createTableLoader } from './execute/tableLoader.js';
 import type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
 import { QueryCache } from './cache/queryCache.js';
+import { warmUpHottest } from './cache/warmUp.js';
+import type { HottestWarmUpOptions, WarmUpReport } from './cache/warmUp.js';
 import type { QueryOptions } from './queryOptions.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
 import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
@@ -66,6 +68,8 @@ export class Optimizer {
   /** A `pg.Pool`-compatible facade for Kysely, Drizzle and plain node-postgres code. */
   readonly pool: QoptPool;
   private readonly writeListeners = new Set<CommittedWritesListener>();
+  private warmUpTimer: NodeJS.Timeout | undefined;
+  private warming: Promise<WarmUpReport> | undefined;
   private analytics: Promise<DuckDbDriver> | undefined;
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
@@ -194,6 +198,38 @@ export class Optimizer {
     return result;
   }
 
+  /**
+   * Re-runs the recent instances of the monitor's hottest cached reads (by total time) that this
+   * instance's memory no longer holds — after invalidations, a deploy or a cold start — one at a
+   * time, at low priority, not counted as traffic by the monitor. With `cache.warmUp` on it also runs
+   * every `cache.warmUpIntervalSeconds`. Concurrent calls share one run.
+   */
+  warmUpHottest(options: HottestWarmUpOptions = {}): Promise<WarmUpReport> {
+    this.warming ??= warmUpHottest(
+      {
+        stats: () => this.recorder.snapshot(),
+        exemplars: (fingerprint, limit) => this.cache.exemplars.of(fingerprint, limit),
+        isCached: ({ sql, params }) => this.cache.isCachedLocally(this.sql.analyze(sql), params),
+        load: async ({ sql, params }) => {
+          const analysis = this.sql.analyze(sql);
+          await this.cache.read(analysis, params, undefined, () => this.executor.run(analysis, sql, params, { priority: 'low' }));
+        },
+      },
+      { top: this.config.cache.warmUpTopQueries, ...options },
+    ).finally(() => (this.warming = undefined));
+    return this.warming;
+  }
+
+  /** Starts the periodic warm-up of `cache.warmUp` (createOptimizer does). */
+  startWarmUp(): void {
+    const { enabled, warmUp, warmUpIntervalSeconds } = this.config.cache;
+    if (!enabled || !warmUp || warmUpIntervalSeconds === 0 || this.warmUpTimer) return;
+    this.warmUpTimer = setInterval(() => {
+      this.warmUpHottest().catch((error: unknown) => process.emitWarning(`cache warm-up failed: ${String(error)}`, 'QOPT_CACHE'));
+    }, warmUpIntervalSeconds * 1000);
+    this.warmUpTimer.unref();
+  }
+
   /** Subscribes to committed writes; returns the unsubscribe function. */
   onCommittedWrites(listener: CommittedWritesListener): () => void {
     this.writeListeners.add(listener);
@@ -275,6 +311,8 @@ export class Optimizer {
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
   async close(): Promise<void> {
+    if (this.warmUpTimer) clearInterval(this.warmUpTimer);
+    await this.warming?.catch(() => undefined);
     await this.executor.close();
     const analytics = this.analytics;
     this.analytics = undefined;
@@ -299,6 +337,7 @@ export async function createOptimizer(options: OptimizerOptions = {}): Promise<O
     }));
   const optimizer = new Optimizer(config, driver, givenDriver === undefined);
   await optimizer.cache.start();
+  optimizer.startWarmUp();
   if (config.cache.enabled && config.cache.changeCapture && driver instanceof PgDriver) await optimizer.cache.startCapture(driver.pool.options);
   return optimizer;
 }

@@ -7,6 +7,7 @@ import { InvalidationBus } from './bus.js';
 import { ChangeListener } from './capture/listener.js';
 import type { InvalidationMessage } from './bus.js';
 import { EntryCodec, freezeResult } from './codec.js';
+import { Exemplars } from './exemplars.js';
 import type { StoredEntry } from './codec.js';
 import { ALL_COUNTER, readDependencies, tableCounters, tagCounter, writeBumps } from './dependencies.js';
 import type { GenerationRef } from './dependencies.js';
@@ -85,6 +86,9 @@ function stillValid(local: LocalGenerations, refs: readonly GenerationRef[], sna
   return true;
 }
 
+const EXEMPLAR_SHAPES = 1000;
+const EXEMPLARS_PER_SHAPE = 8;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -103,6 +107,8 @@ export class QueryCache {
   capture: ChangeListener | null = null;
   private readonly codec: EntryCodec;
   private readonly keys: CacheKeys;
+  /** Recent instances (text + parameters) of each cached query shape: what warm-up re-runs. */
+  readonly exemplars = new Exemplars(EXEMPLAR_SHAPES, EXEMPLARS_PER_SHAPE);
   private readonly flights = new Map<string, Flight>();
   private readonly pendingBumps = new Set<string>();
   private readonly counters = { misses: 0, bypassed: 0, coalesced: 0, staleServed: 0, storesRefused: 0, invalidations: 0, savedMs: 0 };
@@ -202,6 +208,7 @@ export class QueryCache {
     }
     const refs = readDependencies(analysis, params, options?.tags ?? []);
     const snapshot = this.local.snapshot(refs);
+    this.exemplars.note(analysis.fingerprint, key.local, analysis.text, params);
     const promise = this.fill(key, refs, snapshot, options, run).finally(() => {
       if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
     });
@@ -462,6 +469,13 @@ export class QueryCache {
     this.warnings.push(`${new Date().toISOString()} ${message}`);
     if (this.warnings.length > MAX_WARNINGS) this.warnings.shift();
     process.emitWarning(message, { code: 'QOPT_CACHE' });
+  }
+
+  /** True when this instance's memory tier would answer the read now (valid and not expired). */
+  isCachedLocally(analysis: SqlAnalysis, params: readonly unknown[]): boolean {
+    if (!this.enabled || !analysis.cacheable) return false;
+    const cached = this.memory.peek(this.keys.keysOf(analysis, params).local);
+    return cached !== undefined && stillValid(this.local, cached.refs, cached.snapshot) && Date.now() < cached.expiresAt;
   }
 
   /** Runs queries once so their results are cached; returns how many ran without error. */

@@ -51,6 +51,11 @@ export class MemoryTier {
     return this.lru.get(key);
   }
 
+  /** The entry under a key without touching its recency (validity is the caller's check). */
+  peek(key: string): MemoryEntry | undefined {
+    return this.lru.peek(key);
+  }
+
   /** Whether an entry of this many bytes can be kept at all. */
   accepts(bytes: number): boolean {
     return bytes <= this.lru.maxSize;

@@ -1,0 +1,55 @@
+import { LRUCache } from 'lru-cache';
+
+/** One runnable instance of a query shape: its text and bound parameters. */
+export interface Exemplar {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+interface Recent extends Exemplar {
+  readonly key: string;
+}
+
+/**
+ * The most recent distinct instances (text + parameters) of each query shape whose result the cache
+ * loaded: what warm-up re-runs when the monitor says a shape is hot. Noted on loads only, never on
+ * hits, so a steady cache pays nothing for it; bounded in shapes (LRU) and instances per shape.
+ * Parameters stay in this process's memory, as the cached results themselves do.
+ */
+export class Exemplars {
+  private readonly byShape: LRUCache<string, Recent[]>;
+
+  constructor(
+    maxShapes: number,
+    private readonly perShape: number,
+  ) {
+    this.byShape = new LRUCache({ max: Math.max(1, maxShapes) });
+  }
+
+  /** Notes that `key` (the cache key of `sql` + `params`) of shape `fingerprint` was loaded just now. */
+  note(fingerprint: string, key: string, sql: string, params: readonly unknown[]): void {
+    const recent = this.byShape.get(fingerprint);
+    if (!recent) {
+      this.byShape.set(fingerprint, [{ key, sql, params }]);
+      return;
+    }
+    const known = recent.findIndex((instance) => instance.key === key);
+    if (known >= 0) recent.splice(known, 1);
+    recent.unshift({ key, sql, params });
+    if (recent.length > this.perShape) recent.length = this.perShape;
+  }
+
+  /** The instances of a shape, most recent first (at most `limit`). */
+  of(fingerprint: string, limit = this.perShape): Exemplar[] {
+    return (this.byShape.peek(fingerprint) ?? []).slice(0, limit).map(({ sql, params }) => ({ sql, params }));
+  }
+
+  /** Shapes with at least one instance. */
+  get size(): number {
+    return this.byShape.size;
+  }
+
+  clear(): void {
+    this.byShape.clear();
+  }
+}

@@ -1,0 +1,74 @@
+import type { FingerprintStats } from '../monitor/recorder.js';
+import type { Exemplar } from './exemplars.js';
+
+/** How much of the monitor's hottest reads a warm-up re-runs. */
+export interface HottestWarmUpOptions {
+  /** Query shapes, by total time in the monitor (default 20). */
+  top?: number;
+  /** Recent instances (parameter sets) per shape (default 4). */
+  perQuery?: number;
+}
+
+/** What a warm-up did. */
+export interface WarmUpReport {
+  /** Hot read shapes considered (by the monitor's total time). */
+  shapes: number;
+  /** Instances considered. */
+  queries: number;
+  /** Instances that ran against the database and were stored. */
+  warmed: number;
+  /** Instances that were still cached (nothing ran). */
+  alreadyCached: number;
+  failed: number;
+  durationMs: number;
+}
+
+/** What warm-up needs from the pipeline. */
+export interface WarmUpPort {
+  /** Per-shape statistics of the monitor. */
+  stats(): readonly FingerprintStats[];
+  /** Recent instances of a shape the cache loaded. */
+  exemplars(fingerprint: string, limit: number): Exemplar[];
+  /** True when this instance is answerable from the cache right now. */
+  isCached(exemplar: Exemplar): boolean;
+  /** Runs and caches an instance (low priority, not recorded as traffic). */
+  load(exemplar: Exemplar): Promise<void>;
+}
+
+/** Shapes by the monitor's total time, hottest first. */
+export function byTotalTime(stats: readonly FingerprintStats[]): FingerprintStats[] {
+  return stats.filter((shape) => shape.calls > 0).sort((a, b) => b.totalMs - a.totalMs);
+}
+
+/**
+ * Re-runs the recent instances of the monitor's hottest cached read shapes (writes and uncached
+ * reads have no instances and are passed over) that are not cached now, one at a time (a warm-up
+ * must not become a load spike), so they are answered from memory when traffic asks again — after
+ * an invalidation, a deploy, or a cold start of another instance.
+ */
+export async function warmUpHottest(port: WarmUpPort, options: HottestWarmUpOptions = {}): Promise<WarmUpReport> {
+  const started = performance.now();
+  const top = options.top ?? 20;
+  const report: WarmUpReport = { shapes: 0, queries: 0, warmed: 0, alreadyCached: 0, failed: 0, durationMs: 0 };
+  for (const shape of byTotalTime(port.stats())) {
+    if (report.shapes >= top) break;
+    const instances = port.exemplars(shape.fingerprint, options.perQuery ?? 4);
+    if (instances.length === 0) continue;
+    report.shapes += 1;
+    for (const instance of instances) {
+      report.queries += 1;
+      if (port.isCached(instance)) {
+        report.alreadyCached += 1;
+        continue;
+      }
+      try {
+        await port.load(instance);
+        report.warmed += 1;
+      } catch {
+        report.failed += 1;
+      }
+    }
+  }
+  report.durationMs = performance.now() - started;
+  return report;
+}
