@@ -88,24 +88,33 @@ export class Scheduler {
   private dispatch(): void {
     while (this.active < this.options.concurrency && this.queuedCount > 0) {
       const now = performance.now();
-      let best: QueryPriority | undefined;
-      let bestScore = -Infinity;
-      for (const priority of CLASSES) {
-        const head = this.queues[priority][0];
-        if (!head) continue;
-        const score = head.rank + Math.floor((now - head.enqueuedAt) / this.options.agingMs);
-        if (score > bestScore) {
-          best = priority;
-          bestScore = score;
-        }
-      }
-      const waiter = this.queues[best!].shift()!;
+      const waiter = this.queues[this.nextClass(now)].shift()!;
       this.queuedCount -= 1;
       this.active += 1;
       this.granted += 1;
       this.waits.record(now - waiter.enqueuedAt);
       waiter.grant();
     }
+  }
+
+  // The class whose head goes next: the highest rank plus aging; with one class waiting, that class.
+  private nextClass(now: number): QueryPriority {
+    const { high, normal, low } = this.queues;
+    if (high.length === this.queuedCount) return 'high';
+    if (normal.length === this.queuedCount) return 'normal';
+    if (low.length === this.queuedCount) return 'low';
+    let best: QueryPriority = 'normal';
+    let bestScore = -Infinity;
+    for (const priority of CLASSES) {
+      const head = this.queues[priority][0];
+      if (!head) continue;
+      const score = head.rank + Math.floor((now - head.enqueuedAt) / this.options.agingMs);
+      if (score > bestScore) {
+        best = priority;
+        bestScore = score;
+      }
+    }
+    return best;
   }
 
   /** A snapshot for the monitor. */
