@@ -6,6 +6,7 @@ import type { Driver, QueryResultSet } from '../../src/db/driver.js';
 import { Executor } from '../../src/execute/executor.js';
 import { loadConfig } from '../../src/config.js';
 import type { Benchmark, BenchContext, FigureSpec, RatioSpec } from '../harness.js';
+import { median } from '../harness.js';
 import { marketWorkload } from '../workloads/market.js';
 import { loadWorkload, quietProgress, Rng } from '../workloads/workload.js';
 
@@ -104,7 +105,7 @@ async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durati
     // Raw and qopt alternate in short slices, so a burst of load from elsewhere on the machine hits
     // both sides alike instead of one whole measurement; the order flips every slice (raw first, then
     // qopt first), so neither side always runs on the other's warm-up or after-effects.
-    const sums = { rawSelect: 0, execSelect: 0, rawPoint: 0, execPoint: 0 };
+    const slices = { rawSelect: [] as number[], execSelect: [] as number[], rawPoint: [] as number[], execPoint: [] as number[] };
     const slice = durationMs / SLICES;
     for (let index = 0; index < SLICES; index += 1) {
       const rawFirst = index % 2 === 0;
@@ -124,16 +125,17 @@ async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durati
         () => throughput(() => raw.query(point, [id()]), workers, slice),
         () => throughput(() => qo.query(point, [id()]), workers, slice),
       );
-      sums.rawSelect += rawSelect;
-      sums.execSelect += execSelect;
-      sums.rawPoint += rawPoint;
-      sums.execPoint += execPoint;
+      slices.rawSelect.push(rawSelect);
+      slices.execSelect.push(execSelect);
+      slices.rawPoint.push(rawPoint);
+      slices.execPoint.push(execPoint);
     }
+    // The median slice of each side: a burst from elsewhere on the machine spoils a slice, not the figure.
     return {
-      [`raw_select1_p${poolSize}`]: sums.rawSelect / SLICES,
-      [`exec_select1_p${poolSize}`]: sums.execSelect / SLICES,
-      [`raw_point_p${poolSize}`]: sums.rawPoint / SLICES,
-      [`exec_point_p${poolSize}`]: sums.execPoint / SLICES,
+      [`raw_select1_p${poolSize}`]: median(slices.rawSelect),
+      [`exec_select1_p${poolSize}`]: median(slices.execSelect),
+      [`raw_point_p${poolSize}`]: median(slices.rawPoint),
+      [`exec_point_p${poolSize}`]: median(slices.execPoint),
     };
   } finally {
     await raw.end();
@@ -222,7 +224,7 @@ export const executorBenchmark: Benchmark<ExecutorBenchState> = {
     return { adminUrl, schema, url, market };
   },
   async measure(state, context) {
-    const durationMs = context.quick ? 400 : 1500;
+    const durationMs = context.quick ? 700 : 2000;
     const values: Record<string, number> = { policy_overhead_us: await policyOverheadMicros(context.quick ? 50_000 : 200_000) };
     for (const size of POOL_SIZES) Object.assign(values, await rawVsExecutor(state, size, durationMs));
     Object.assign(values, await nPlusOneVsBatched(state.market, context.quick ? 5 : 20));
