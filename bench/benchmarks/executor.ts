@@ -3,6 +3,7 @@ import pg from 'pg';
 import { createOptimizer } from '../../src/optimizer.js';
 import type { Optimizer } from '../../src/optimizer.js';
 import type { Driver, QueryResultSet } from '../../src/db/driver.js';
+import { PgDriver } from '../../src/db/pgDriver.js';
 import { Executor } from '../../src/execute/executor.js';
 import { loadConfig } from '../../src/config.js';
 import type { Benchmark, BenchContext, FigureSpec, RatioSpec } from '../harness.js';
@@ -87,11 +88,15 @@ export async function policyOverheadMicros(iterations: number): Promise<number> 
 }
 
 async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durationMs: number): Promise<Record<string, number>> {
-  const raw = new pg.Pool({ connectionString: state.url, max: poolSize });
-  // The executor's path against raw pg: the result cache (measured by `qopt bench cache`) would answer repeats itself.
+  // Raw pg and qopt share one pg.Pool, so the same server processes answer both sides: on a small VM a
+  // round trip costs ~25 or ~90 µs depending on where each backend process runs, and separate pools
+  // would compare the scheduler's placement, not the code. The result cache (measured by `qopt bench
+  // cache`) is off: it would answer repeats itself.
+  const driver = new PgDriver({ connectionString: state.url, poolMax: poolSize });
+  const raw = driver.pool;
   const qo = await createOptimizer({
+    driver,
     cache: { enabled: false },
-    database: { url: state.url, poolMax: poolSize },
     executor: { deduplicateReads: false },
     monitor: { enabled: true },
   });
@@ -138,8 +143,8 @@ async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durati
       [`exec_point_p${poolSize}`]: median(slices.execPoint),
     };
   } finally {
-    await raw.end();
     await qo.close();
+    await driver.close();
   }
 }
 
