@@ -53,6 +53,14 @@ export interface CacheStats {
   warnings: string[];
 }
 
+/** What `QueryCache.optimize()` did and advises. */
+export interface CacheOptimizeReport {
+  /** The memory tier before and after dropping what could no longer be served. */
+  l1: { entriesBefore: number; entriesAfter: number; bytesBefore: number; bytesAfter: number; dropped: number };
+  /** Findings from the counters, each with the setting to change. */
+  advice: string[];
+}
+
 interface Flight {
   promise: Promise<QueryResultSet>;
   refs: readonly GenerationRef[];
@@ -469,6 +477,35 @@ export class QueryCache {
     this.warnings.push(`${new Date().toISOString()} ${message}`);
     if (this.warnings.length > MAX_WARNINGS) this.warnings.shift();
     process.emitWarning(message, { code: 'QOPT_CACHE' });
+  }
+
+  /**
+   * Compacts the memory tier — drops entries that can never be served again (a committed write
+   * invalidated them, or their time-to-live and stale window are over) instead of waiting for the LRU
+   * to push them out — and reads the counters for settings worth changing.
+   */
+  optimize(): CacheOptimizeReport {
+    const before = this.memory.snapshotStats();
+    const now = Date.now();
+    const dropped = this.memory.deleteWhere((entry) => !stillValid(this.local, entry.refs, entry.snapshot) || now >= Math.max(entry.expiresAt, entry.staleUntil));
+    const after = this.memory.snapshotStats();
+    const stats = this.stats();
+    const advice: string[] = [];
+    const lookups = stats.misses + stats.l1.hits + (stats.l2?.hits ?? 0) + (stats.l3?.hits ?? 0);
+    if (lookups >= 100 && stats.hitRatio < 0.5) {
+      advice.push(`hit ratio ${(stats.hitRatio * 100).toFixed(1)} % over ${lookups} cacheable reads: keep cache.warmUp on, or give hot reads a longer ttlSeconds; many invalidations per write (${stats.invalidations}) mean the cached tables are written often`);
+    }
+    if (stats.l1.stores >= 100 && stats.l1.evictions > stats.l1.stores * 0.1) {
+      advice.push(`L1 evicted ${stats.l1.evictions} of ${stats.l1.stores} stored results: raise cache.l1SizeMb (L1_CACHE_SIZE_MB, now ${Math.round(this.memory.maxBytes / 1048576)} MB)`);
+    }
+    if (stats.misses >= 100 && stats.storesRefused > stats.misses * 0.1) {
+      advice.push(`${stats.storesRefused} of ${stats.misses} loads were not stored because a write committed meanwhile: those tables change faster than their reads repeat; consider cache: false for their reads`);
+    }
+    if (stats.l2 && !stats.l2.available) advice.push('Redis (L2) is unreachable: instances serve from L1 and the database only and cannot hear each other\'s invalidations');
+    return {
+      l1: { entriesBefore: before.entries, entriesAfter: after.entries, bytesBefore: before.bytes, bytesAfter: after.bytes, dropped },
+      advice,
+    };
   }
 
   /** True when this instance's memory tier would answer the read now (valid and not expired). */

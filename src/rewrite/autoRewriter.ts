@@ -21,11 +21,25 @@ export const DEFAULT_AUTO_REWRITER_OPTIONS: AutoRewriterOptions = { hotCalls: 20
 
 type State = 'counting' | 'proving' | 'applied' | 'reverted' | 'unproven';
 
+/** A statement whose rewrite was applied (and maybe reverted), with the latencies it was judged on. */
+export interface AutoRewriteSummary {
+  sql: string;
+  rewrittenSql: string;
+  rules: string[];
+  state: 'applied' | 'reverted';
+  /** Median latency of the original text (ms), over its recorded calls. */
+  originalMedianMs: number | null;
+  /** Median latency of the rewritten text (ms), over the calls of the last comparison. */
+  rewrittenMedianMs: number | null;
+}
+
 interface Entry {
   state: State;
   calls: number;
   baseline: number[];
   measured: number[];
+  /** Median of the rewritten calls at the last comparison. */
+  lastRewrittenMedian: number | null;
   rewrite: RewriteCandidate | null;
 }
 
@@ -52,7 +66,7 @@ export class AutoRewriter {
 
   /** The text to run for this call: the proven rewrite when one is applied, else the original. */
   route(sql: string, params: readonly unknown[]): string {
-    const entry = this.entries.get(sql) ?? { state: 'counting' as State, calls: 0, baseline: [], measured: [], rewrite: null };
+    const entry = this.entries.get(sql) ?? { state: 'counting' as State, calls: 0, baseline: [], measured: [], lastRewrittenMedian: null, rewrite: null };
     this.entries.set(sql, entry);
     entry.calls += 1;
     if (entry.state === 'counting' && entry.calls >= this.options.hotCalls) {
@@ -74,6 +88,7 @@ export class AutoRewriter {
     if (entry.measured.length < this.options.compareCalls) return;
     const before = median(entry.baseline);
     const after = median(entry.measured);
+    entry.lastRewrittenMedian = after;
     if (after > before) this.revert(sql, `median ${after.toFixed(2)} ms rewritten vs ${before.toFixed(2)} ms original`);
     entry.measured = [];
   }
@@ -101,6 +116,24 @@ export class AutoRewriter {
       this.revert(sql, `the rewrite failed: ${error instanceof Error ? error.message : String(error)}`);
       return execute(sql);
     }
+  }
+
+  /** Every statement whose rewrite was applied, with its measured medians (the dashboard's rewrites panel). */
+  summaries(): AutoRewriteSummary[] {
+    const summaries: AutoRewriteSummary[] = [];
+    for (const [sql, entry] of this.entries) {
+      if ((entry.state !== 'applied' && entry.state !== 'reverted') || !entry.rewrite) continue;
+      const rewritten = entry.measured.length > 0 ? median(entry.measured) : entry.lastRewrittenMedian;
+      summaries.push({
+        sql,
+        rewrittenSql: entry.rewrite.sql,
+        rules: entry.rewrite.rules,
+        state: entry.state,
+        originalMedianMs: entry.baseline.length > 0 ? median(entry.baseline) : null,
+        rewrittenMedianMs: rewritten,
+      });
+    }
+    return summaries;
   }
 
   /** The rewrite currently applied to a text, if any. */

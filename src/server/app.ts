@@ -6,6 +6,7 @@ import { ConnectionError, QoptError, QueryError } from '../errors.js';
 import type { Optimizer } from '../optimizer.js';
 import { rateLimitKey, TokenCheck } from './auth.js';
 import { capabilitiesOf } from './capabilities.js';
+import { ServiceInsights } from './insights.js';
 import { loadDashboardAssets } from './dashboardAssets.js';
 import { HttpError } from './errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -33,7 +34,7 @@ export interface ServerOptions {
 
 /** What the route areas are built from, for one optimizer. */
 export async function createServiceContext(qo: Optimizer): Promise<ServiceContext> {
-  return { qo, config: qo.config, capabilities: capabilitiesOf(qo), version: VERSION, startedAt: Date.now() };
+  return { qo, config: qo.config, capabilities: capabilitiesOf(qo), version: VERSION, startedAt: Date.now(), insights: new ServiceInsights(qo) };
 }
 
 /** The route areas, in the order the OpenAPI document lists them. */

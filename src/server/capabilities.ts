@@ -13,9 +13,9 @@ export function unavailable(capability: CapabilityName): never {
 }
 
 /**
- * The capabilities whose endpoints this service build has wired. The cache and executor endpoints
- * read the optimizer directly; the monitor, analyzer/rewrite and advisor endpoints are not wired yet.
+ * The capabilities this service exposes. Every one is part of the optimizer, so all are present; the
+ * cache's endpoints answer 501 when the optimizer runs with the cache disabled.
  */
-export function capabilitiesOf(_qo: Optimizer): CapabilitySet {
-  return { cache: true, executor: true, monitor: false, rewrite: false, analyzer: false, advisor: false };
+export function capabilitiesOf(qo: Optimizer): CapabilitySet {
+  return { cache: qo.config.cache.enabled, executor: true, monitor: true, rewrite: true, analyzer: true, advisor: true };
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Optimizer } from '../optimizer.js';
 import type { QoptConfig } from '../config.js';
 import type { CapabilitySet } from './capabilities.js';
+import type { ServiceInsights } from './insights.js';
 import { RequestValidationError } from './errors.js';
 
 /** What a route handler receives: the parsed input, and the request and reply for headers and streams. */
@@ -43,6 +44,8 @@ export interface ServiceContext {
   version: string;
   /** Epoch milliseconds the service started at. */
   startedAt: number;
+  /** The advisor's and health checks' latest answers, and rewrites proven through the API. */
+  insights: ServiceInsights;
 }
 
 /** Declares a route with its body and query types inferred from the schemas. */

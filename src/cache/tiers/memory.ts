@@ -51,6 +51,11 @@ export class MemoryTier {
     return this.lru.get(key);
   }
 
+  /** The byte bound of the tier. */
+  get maxBytes(): number {
+    return this.lru.maxSize;
+  }
+
   /** The entry under a key without touching its recency (validity is the caller's check). */
   peek(key: string): MemoryEntry | undefined {
     return this.lru.peek(key);

@@ -3,6 +3,8 @@
 'use strict';
 
 const REFRESH_MS = 3000;
+const RECOMMENDATIONS_MS = 60000;
+const SLOW_SHOWN = 8;
 const TOP = 10;
 const THROUGHPUT_POINTS = 40;
 const COLORS = ['#4f9dff', '#f5a524', '#e5484d', '#2fbf71', '#a78bfa', '#22d3ee', '#f472b6', '#94a3b8', '#facc15', '#fb923c'];
@@ -125,11 +127,20 @@ function renderList(id, items, headers, toRow) {
   fillTable(id, headers, items.map(toRow));
 }
 
+const EMPTY = {
+  slow_queries: 'none over the slow-query threshold',
+  alerts: 'no alert firing',
+  recommendations: 'no index would pay for itself yet (asked once a minute)',
+  rewrites: 'none yet: automatic rewriting applies proven rewrites of hot reads when it is on; POST /optimization/optimize-query proves them on demand',
+};
+
 function renderMissing(data) {
   const labels = { cache: 'cache', slow_queries: 'monitor', alerts: 'monitor', recommendations: 'advisor', rewrites: 'rewrite' };
   for (const element of document.querySelectorAll('.missing')) {
     const section = element.dataset.section;
-    element.textContent = data[section] === null ? `not in this build (no ${labels[section]} capability)` : '';
+    const value = data[section];
+    if (value === null) element.textContent = `not in this build (no ${labels[section]} capability)`;
+    else element.textContent = Array.isArray(value) && value.length === 0 ? EMPTY[section] : '';
   }
 }
 
@@ -139,10 +150,13 @@ function render(data) {
   renderQueries(data);
   renderThroughput(data);
   renderCache(data.cache);
-  renderList('slow-queries', data.slow_queries, ['query', 'ms'], (q) => [shortSql(q.normalized ?? q.sql ?? ''), Number(fixed(q.duration_ms ?? q.durationMs ?? 0))]);
-  renderList('alerts', data.alerts, ['alert', 'severity'], (a) => [a.message ?? a.metric_type ?? a.id, a.severity ?? '']);
-  renderList('recommendations', data.recommendations, ['recommendation', 'gain'], (r) => [r.statement ?? r.sql ?? r.description ?? '', r.gain ?? r.improvement ?? '']);
-  renderList('rewrites', data.rewrites, ['rewrite', 'gain'], (r) => [r.rule ?? r.id ?? '', r.gain ?? r.speedup ?? '']);
+  renderList('slow-queries', data.slow_queries?.slice(0, SLOW_SHOWN), ['query', 'ms', 'at'], (q) => [shortSql(q.normalized), Number(fixed(q.duration_ms)), new Date(q.at).toLocaleTimeString()]);
+  renderList('alerts', data.alerts, ['alert', 'severity', 'since'], (a) => [a.message, a.severity, new Date(a.since).toLocaleTimeString()]);
+  renderList('recommendations', data.recommendations, ['index', 'predicted gain'], (r) => [r.definition.replace(/^CREATE INDEX CONCURRENTLY /, ''), r.gain_percent === null ? '' : `${fixed(r.gain_percent)} %`]);
+  renderList('rewrites', data.rewrites, ['query → rewrite', 'gain'], (r) => [
+    `${shortSql(r.sql)} → ${r.rules.join(' + ')} (${r.source === 'automatic' ? r.state : 'proven'})`,
+    r.gain_percent === null ? 'measuring' : r.source === 'automatic' ? `${fixed(r.gain_percent)} % (measured)` : `${fixed(r.gain_percent)} % (planner)`,
+  ]);
   renderMissing(data);
 }
 
@@ -160,6 +174,18 @@ async function refresh() {
   }
 }
 
+// The advisor plans every recorded query against hypothetical indexes: asked for once a minute (the
+// service shares one run among all pages); the dashboard data then carries its latest answer.
+async function refreshRecommendations() {
+  try {
+    await fetch('/api/v1/optimization/recommendations', { headers: { accept: 'application/json' } });
+  } catch {
+    // The next dashboard refresh reports the service offline.
+  }
+}
+
 refresh();
+refreshRecommendations().then(refresh);
 setInterval(refresh, REFRESH_MS);
-window.qoptDashboard = { refresh, charts };
+setInterval(refreshRecommendations, RECOMMENDATIONS_MS);
+window.qoptDashboard = { refresh, refreshRecommendations, charts };

@@ -2,11 +2,28 @@ import { z } from 'zod';
 import { unavailable } from '../capabilities.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
+import type { Optimizer } from '../../optimizer.js';
 
-/** Body of `POST /cache/warm-up`: queries to run and cache ahead of traffic (`?` or `$n` placeholders). */
-export const warmUpBody = z.strictObject({
-  queries: z.array(z.string().min(1).max(100_000)).min(1).max(1000),
-});
+const warmUpQuery = z.union([
+  z.string().min(1).max(100_000).describe('a statement without parameters'),
+  z.strictObject({ sql: z.string().min(1).max(100_000), params: z.array(z.unknown()).max(1000).default([]) }),
+]);
+
+/**
+ * Body of `POST /cache/warm-up`: reads to run and cache ahead of traffic (a text, or `{ sql, params }`
+ * for `$n` placeholders), and/or `hottest` to re-run the monitor's hottest cached reads.
+ */
+export const warmUpBody = z
+  .strictObject({
+    queries: z.array(warmUpQuery).max(1000).default([]),
+    hottest: z
+      .strictObject({
+        top: z.number().int().min(1).max(500).default(20).describe('query shapes, by total time in the monitor'),
+        per_query: z.number().int().min(1).max(8).default(4).describe('recent parameter sets per shape'),
+      })
+      .optional(),
+  })
+  .refine((body) => body.queries.length > 0 || body.hottest !== undefined, { path: ['queries'], message: 'give at least one query, or hottest' });
 
 /** Body of `POST /cache/invalidate`. */
 export const invalidateBody = z.strictObject({
@@ -14,11 +31,33 @@ export const invalidateBody = z.strictObject({
   scope: z.enum(['key_pattern', 'table', 'tag', 'all']).default('key_pattern'),
 });
 
-/** Body of `POST /cache/optimize` (optional). */
+/** Body of `POST /cache/optimize` (optional, no fields). */
 export const optimizeCacheBody = z.strictObject({}).default({});
+
+type WarmUpOutcome = { query: string; status: 'cached' | 'not_cacheable' | 'failed'; reason?: string };
+
+/** Runs one warm-up read through `qo.query` (so it is cached); anything but a cacheable read is reported, not run. */
+async function warmOne(qo: Optimizer, entry: z.infer<typeof warmUpQuery>): Promise<WarmUpOutcome> {
+  const { sql, params } = typeof entry === 'string' ? { sql: entry, params: [] as unknown[] } : entry;
+  let analysis;
+  try {
+    analysis = qo.analyze(sql);
+  } catch (error) {
+    return { query: sql, status: 'failed', reason: (error as Error).message.split('\n')[0] };
+  }
+  if (!analysis.cacheable) return { query: sql, status: 'not_cacheable', reason: analysis.uncacheableReason ?? `a ${analysis.kind} statement` };
+  if (params.length < analysis.parameterCount) return { query: sql, status: 'failed', reason: `needs ${analysis.parameterCount} parameter(s): send { sql, params }` };
+  try {
+    await qo.query(sql, params, { priority: 'low' });
+    return { query: sql, status: 'cached' };
+  } catch (error) {
+    return { query: sql, status: 'failed', reason: (error as Error).message };
+  }
+}
 
 /** `/cache/*`: statistics, warm-up, invalidation and compaction of the result cache. */
 export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
+  const { qo, capabilities } = context;
   return [
     defineRoute({
       method: 'GET',
@@ -33,37 +72,58 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
     defineRoute({
       method: 'POST',
       path: '/cache/warm-up',
-      summary: 'Runs and caches the given queries ahead of traffic',
+      summary: "Runs and caches reads ahead of traffic: given ones, and/or the monitor's hottest that are no longer cached",
       tag: 'cache',
       auth: true,
       body: warmUpBody,
       errors: [501],
-      async handler() {
-        return unavailable('cache');
+      async handler({ body }) {
+        if (!capabilities.cache) return unavailable('cache');
+        const results: WarmUpOutcome[] = [];
+        for (const entry of body.queries) results.push(await warmOne(qo, entry));
+        const hottest = body.hottest ? await qo.warmUpHottest({ top: body.hottest.top, perQuery: body.hottest.per_query }) : null;
+        return { warmed: results.filter((result) => result.status === 'cached').length, results, hottest };
       },
     }),
     defineRoute({
       method: 'POST',
       path: '/cache/invalidate',
-      summary: 'Evicts cached results by key pattern, table or tag',
+      summary: 'Evicts cached results, in every tier and instance: by key pattern (a glob over the cache key: database, SQL, parameters), table, tag, or all',
       tag: 'cache',
       auth: true,
       body: invalidateBody,
       errors: [501],
-      async handler() {
-        return unavailable('cache');
+      async handler({ body }) {
+        if (!capabilities.cache) return unavailable('cache');
+        switch (body.scope) {
+          case 'key_pattern': {
+            let removed = 0;
+            for (const pattern of body.patterns) removed += await qo.cache.invalidatePattern(pattern);
+            return { scope: body.scope, patterns: body.patterns, entries_removed: removed };
+          }
+          case 'table':
+            await qo.cache.invalidateTables(body.patterns);
+            return { scope: body.scope, patterns: body.patterns, entries_removed: null };
+          case 'tag':
+            for (const tag of body.patterns) await qo.cache.invalidateTag(tag);
+            return { scope: body.scope, patterns: body.patterns, entries_removed: null };
+          case 'all':
+            await qo.cache.invalidateAll();
+            return { scope: body.scope, patterns: body.patterns, entries_removed: null };
+        }
       },
     }),
     defineRoute({
       method: 'POST',
       path: '/cache/optimize',
-      summary: 'Evicts expired entries and compacts the persistent tier',
+      summary: 'Compacts the memory tier (drops invalidated and expired entries) and advises on cache settings from the counters',
       tag: 'cache',
       auth: true,
       body: optimizeCacheBody,
       errors: [501],
       async handler() {
-        return unavailable('cache');
+        if (!capabilities.cache) return unavailable('cache');
+        return { ...qo.cache.optimize(), statistics: qo.cache.stats() };
       },
     }),
   ];

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { SqlSyntaxError } from '../../errors.js';
 import type { Optimizer } from '../../optimizer.js';
-import { unavailable } from '../capabilities.js';
+import { migrationSql } from '../../advise/migration.js';
+import type { OptimizationLevel } from '../../analyze/queryAnalyzer.js';
 import { RequestValidationError } from '../errors.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
@@ -21,8 +22,15 @@ export const analyzeQueryBody = z.strictObject({
 export const optimizeQueryBody = z.strictObject({
   query: z.string().min(1).max(MAX_SQL_LENGTH),
   database_type: databaseType,
-  optimization_level: z.number().int().min(0).max(3).default(3),
-  enable_caching: z.boolean().default(true),
+  optimization_level: z.number().int().min(0).max(3).default(3).describe('0 none, 1 static findings, 2 + plan findings, 3 + proven rewrites'),
+  enable_caching: z.boolean().default(true).describe('report whether the query (or its rewrite) is cacheable'),
+  params: z.array(z.unknown()).max(1000).default([]).describe('values of $1, $2, … for the plan and the proof'),
+  analyze: z.boolean().default(false).describe('EXPLAIN ANALYZE (the statement runs, inside a rolled-back transaction)'),
+});
+
+/** Query string of `GET /optimization/recommendations` and `GET /optimization/health`. */
+export const freshQuery = z.strictObject({
+  fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old)'),
 });
 
 /** Answer of `POST /optimization/analyze-query`: the SQL layer's facts about the statement. */
@@ -80,7 +88,7 @@ function analyzeOrReject(qo: Optimizer, query: string) {
 }
 
 /** `/optimization/*`: service status, static analysis of a query, rewrites, recommendations, health. */
-export function optimizationRoutes({ qo, capabilities, version, startedAt }: ServiceContext): ApiRoute<never, never>[] {
+export function optimizationRoutes({ qo, capabilities, version, startedAt, insights }: ServiceContext): ApiRoute<never, never>[] {
   return [
     defineRoute({
       method: 'GET',
@@ -142,36 +150,71 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt }: Ser
     defineRoute({
       method: 'POST',
       path: '/optimization/optimize-query',
-      summary: 'Proven rewrites of a query (cheaper by EXPLAIN, equal in results)',
+      summary: 'Findings, plan and proven rewrites of a query (cheaper by EXPLAIN, equal in results on live and edge-case data)',
       tag: 'optimization',
       auth: true,
       body: optimizeQueryBody,
-      errors: [501],
       async handler({ body }) {
-        analyzeOrReject(qo, body.query);
-        return unavailable('rewrite');
+        if (body.database_type === 'duckdb') {
+          throw new RequestValidationError('database_type', 'optimize-query plans and proves rewrites on PostgreSQL; analyze a DuckDB query with /optimization/analyze-query');
+        }
+        const analysis = analyzeOrReject(qo, body.query);
+        if (body.params.length < analysis.parameterCount) {
+          throw new RequestValidationError('params', `the query has ${analysis.parameterCount} parameter(s): give their values in params`);
+        }
+        const report = await qo.optimizeQuery(body.query, body.params, { level: body.optimization_level as OptimizationLevel, analyze: body.analyze });
+        insights.noteOptimization(report);
+        const best = report.rewrites?.best ?? null;
+        const optimized = best ? qo.analyze(best.sql) : analysis;
+        return {
+          ...report,
+          optimized_query: best?.sql ?? body.query,
+          optimized_params: best?.params ?? body.params,
+          caching: body.enable_caching ? { cacheable: optimized.cacheable, reason: optimized.uncacheableReason, depends_on: optimized.readTables } : null,
+        };
       },
     }),
     defineRoute({
       method: 'GET',
       path: '/optimization/recommendations',
-      summary: "The index advisor's recommendations for this database",
+      summary: "The index advisor's recommendations for the workload this service has run (what-if plans with HypoPG when installed)",
       tag: 'optimization',
       auth: false,
-      errors: [501],
-      async handler() {
-        return unavailable('advisor');
+      querystring: freshQuery,
+      async handler({ query }) {
+        const { at, value: report } = await insights.recommendations.get(query.fresh);
+        return {
+          generated_at: new Date(at).toISOString(),
+          evaluator: report.evaluator,
+          confidence: report.confidence,
+          weight_unit: report.weightUnit,
+          candidates_considered: report.candidatesConsidered,
+          predicted_gain: report.predictedGain,
+          recommendations: report.recommendations.map((recommendation) => ({
+            name: recommendation.name,
+            table: recommendation.table,
+            definition: recommendation.definition,
+            estimated_bytes: recommendation.estimatedBytes,
+            benefit: recommendation.benefit,
+            write_cost: recommendation.writeCost,
+            queries: recommendation.queries,
+          })),
+          rejected: report.rejected,
+          migration_sql: report.recommendations.length > 0 ? migrationSql(report) : null,
+        };
       },
     }),
     defineRoute({
       method: 'GET',
       path: '/optimization/health',
-      summary: 'Database health: unused, duplicate and invalid indexes, unindexed foreign keys, bloat, stale statistics',
+      summary: 'Database health: unused, duplicate and invalid indexes, unindexed foreign keys, bloat, stale statistics, long sessions',
       tag: 'optimization',
       auth: false,
-      errors: [501],
-      async handler() {
-        return unavailable('advisor');
+      querystring: freshQuery,
+      async handler({ query }) {
+        const { at, value: report } = await insights.health.get(query.fresh);
+        const status = report.worst === 'critical' ? 'critical' : report.worst === 'warning' ? 'degraded' : 'healthy';
+        return { generated_at: new Date(at).toISOString(), status, ...report };
       },
     }),
   ];

@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { unavailable } from '../capabilities.js';
+import { randomUUID } from 'node:crypto';
+import { ALERT_METRICS } from '../../monitor/alerts.js';
+import type { ActiveAlert, AlertMetric } from '../../monitor/alerts.js';
+import type { SlowQueryEntry } from '../../monitor/slowLog.js';
+import type { AutoRewriteSummary } from '../../rewrite/autoRewriter.js';
 import type { CapabilityName } from '../capabilities.js';
+import type { ServiceInsights } from '../insights.js';
 import type { CacheStats } from '../../cache/queryCache.js';
 import { RecentValues } from '../recentValues.js';
 import { defineRoute } from '../route.js';
@@ -19,14 +24,22 @@ export const slowQueriesQuery = z.strictObject({
   min_duration_ms: z.coerce.number().min(0).default(1000),
 });
 
-/** Body of `POST /performance/create-alert`. */
+// The seed's short names of the process metrics, accepted beside the monitor's own.
+const METRIC_ALIASES: Record<string, AlertMetric> = { memory_usage: 'memory_usage_percentage', cpu_usage: 'cpu_usage_percentage' };
+
+/** Body of `POST /performance/create-alert` (the seed's fields; the windows are the recorder's 1, 5 and 60 minutes). */
 export const createAlertBody = z.strictObject({
-  metric_type: z.enum(['execution_time', 'error_rate', 'slow_query_percentage', 'cache_hit_rate', 'queue_length', 'memory_usage', 'cpu_usage']),
+  metric_type: z
+    .enum([...ALERT_METRICS, 'memory_usage', 'cpu_usage'])
+    .transform((metric): AlertMetric => METRIC_ALIASES[metric] ?? (metric as AlertMetric))
+    .describe('ms for execution_time / p95_latency / p99_latency, percent for the rates and process metrics'),
   threshold_value: z.number().finite(),
-  comparison_operator: z.enum(['>', '>=', '<', '<=', '==']),
-  window_minutes: z.number().int().min(1).max(1440).default(5),
+  comparison_operator: z.enum(['>', '>=', '<', '<=']),
+  window_minutes: z.union([z.literal(1), z.literal(5), z.literal(60)]).default(5),
   min_occurrences: z.number().int().min(1).max(100_000).default(1),
   severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+  name: z.string().min(1).max(200).optional(),
+  fingerprint: z.string().min(1).max(100).optional().describe('restrict the rule to one query shape'),
 });
 
 /** Query string of `GET /performance/alerts`. */
@@ -72,8 +85,83 @@ function cacheForDashboard(stats: CacheStats): CacheStats & { tiers: Array<{ nam
   return { ...stats, tiers };
 }
 
+const DASHBOARD_SLOW_QUERIES = 20;
+
+function slowQueryView(entry: SlowQueryEntry) {
+  return {
+    fingerprint: entry.fingerprint,
+    normalized: entry.normalized,
+    at: new Date(entry.at).toISOString(),
+    duration_ms: entry.durationMs,
+    rows: entry.rows,
+    failed: entry.failed,
+    route: entry.route,
+    retries: entry.retries,
+    context: entry.context,
+    params: entry.params,
+    plan: entry.explain ? { node_type: entry.explain.nodeType, total_cost: entry.explain.totalCost, plan_rows: entry.explain.planRows, plan: entry.explain.plan } : null,
+  };
+}
+
+function alertView(alert: ActiveAlert) {
+  return {
+    rule_id: alert.ruleId,
+    name: alert.ruleName,
+    severity: alert.severity,
+    metric_type: alert.metric_type,
+    value: alert.value,
+    threshold_value: alert.threshold_value,
+    comparison_operator: alert.comparison_operator,
+    window_minutes: alert.window_minutes,
+    occurrences: alert.occurrences,
+    since: new Date(alert.since).toISOString(),
+    message: alert.message,
+    evidence: alert.evidence,
+  };
+}
+
+// The advisor's latest answer (the dashboard never starts an advisor run: GET /optimization/recommendations does).
+function recommendationsView(insights: ServiceInsights) {
+  const latest = insights.recommendations.peek();
+  if (!latest) return [];
+  const { value: report } = latest;
+  return report.recommendations.map((recommendation) => ({
+    definition: recommendation.definition,
+    table: recommendation.table,
+    estimated_bytes: recommendation.estimatedBytes,
+    benefit: recommendation.benefit,
+    unit: report.weightUnit,
+    gain_percent: report.workloadWeight > 0 ? (100 * recommendation.benefit) / report.workloadWeight : null,
+    generated_at: new Date(latest.at).toISOString(),
+  }));
+}
+
+// Rewrites applied automatically (measured medians) and proven through optimize-query (planner costs).
+function rewritesView(applied: readonly AutoRewriteSummary[], insights: ServiceInsights) {
+  return [
+    ...applied.map((rewrite) => ({
+      source: 'automatic' as const,
+      state: rewrite.state,
+      rules: rewrite.rules,
+      sql: rewrite.sql,
+      rewritten_sql: rewrite.rewrittenSql,
+      measured: { before_ms: rewrite.originalMedianMs, after_ms: rewrite.rewrittenMedianMs },
+      gain_percent: rewrite.originalMedianMs && rewrite.rewrittenMedianMs !== null ? 100 * (1 - rewrite.rewrittenMedianMs / rewrite.originalMedianMs) : null,
+    })),
+    ...insights.provenRewrites().map((rewrite) => ({
+      source: 'optimize-query' as const,
+      state: 'proven' as const,
+      rules: rewrite.rules,
+      sql: rewrite.sql,
+      rewritten_sql: rewrite.rewrittenSql,
+      planner_cost: { before: rewrite.costBefore, after: rewrite.costAfter },
+      gain_percent: rewrite.improvementPercent,
+    })),
+  ];
+}
+
 /** `/performance/*`: the dashboard's data, slow queries and alert rules. */
-export function performanceRoutes({ qo, config, capabilities, startedAt }: ServiceContext): ApiRoute<never, never>[] {
+export function performanceRoutes({ qo, config, capabilities, startedAt, insights }: ServiceContext): ApiRoute<never, never>[] {
   const missing = (['cache', 'monitor', 'advisor', 'rewrite'] as CapabilityName[]).filter((name) => !capabilities[name]);
   const dashboard = (limit: number): z.infer<typeof dashboardResponse> => {
     const stats = qo.recorder.snapshot();
@@ -100,10 +188,10 @@ export function performanceRoutes({ qo, config, capabilities, startedAt }: Servi
         max_ms: entry.maxMs,
       })),
       cache: capabilities.cache ? cacheForDashboard(qo.cache.stats()) : null,
-      slow_queries: null,
-      alerts: null,
-      recommendations: null,
-      rewrites: null,
+      slow_queries: qo.monitor.slowLog.list({ limit: DASHBOARD_SLOW_QUERIES }).map(slowQueryView),
+      alerts: qo.monitor.alerts.active().map(alertView),
+      recommendations: recommendationsView(insights),
+      rewrites: rewritesView(qo.autoRewriter?.summaries() ?? [], insights),
       unavailable: missing,
     };
   };
@@ -124,37 +212,54 @@ export function performanceRoutes({ qo, config, capabilities, startedAt }: Servi
     defineRoute({
       method: 'GET',
       path: '/performance/slow-queries',
-      summary: 'Slow query log: statements slower than min_duration_ms, with their plans and parameters (redacted unless configured)',
+      summary: 'Slow query log: executions slower than min_duration_ms (and the log threshold), newest first, with sampled plans and parameters (redacted unless configured), and a summary per query shape',
       tag: 'performance',
       auth: false,
       querystring: slowQueriesQuery,
-      errors: [501],
-      async handler() {
-        return unavailable('monitor');
+      async handler({ query }) {
+        const entries = qo.monitor.slowLog.list().filter((entry) => entry.durationMs >= query.min_duration_ms);
+        const shapes = new Map<string, { fingerprint: string; normalized: string; count: number; total_ms: number; max_ms: number }>();
+        for (const entry of entries) {
+          const shape = shapes.get(entry.fingerprint) ?? { fingerprint: entry.fingerprint, normalized: entry.normalized, count: 0, total_ms: 0, max_ms: 0 };
+          shape.count += 1;
+          shape.total_ms += entry.durationMs;
+          shape.max_ms = Math.max(shape.max_ms, entry.durationMs);
+          shapes.set(entry.fingerprint, shape);
+        }
+        return {
+          log_threshold_ms: qo.monitor.slowLog.thresholdMs,
+          min_duration_ms: query.min_duration_ms,
+          total: entries.length,
+          queries: entries.slice(0, query.limit).map(slowQueryView),
+          by_query: [...shapes.values()].sort((a, b) => b.total_ms - a.total_ms).map((shape) => ({ ...shape, mean_ms: shape.total_ms / shape.count })),
+        };
       },
     }),
     defineRoute({
       method: 'POST',
       path: '/performance/create-alert',
-      summary: 'Creates an alert rule on a metric',
+      summary: 'Creates an alert rule on a metric; it is evaluated at once and then every few seconds (log and webhook on fire / resolve)',
       tag: 'performance',
       auth: true,
       body: createAlertBody,
-      errors: [501],
-      async handler() {
-        return unavailable('monitor');
+      async handler({ body }) {
+        const rule = { id: randomUUID(), ...body };
+        qo.monitor.alerts.addRule(rule);
+        const firing = qo.monitor.alerts.evaluate().some((event) => event.ruleId === rule.id && event.status === 'firing');
+        return { rule, firing: firing || qo.monitor.alerts.active().some((alert) => alert.ruleId === rule.id) };
       },
     }),
     defineRoute({
       method: 'GET',
       path: '/performance/alerts',
-      summary: 'Alerts (open ones only by default)',
+      summary: 'Alerts firing now with their evidence (active_only=false adds the rules and the fire / resolve history)',
       tag: 'performance',
       auth: false,
       querystring: alertsQuery,
-      errors: [501],
-      async handler() {
-        return unavailable('monitor');
+      async handler({ query }) {
+        const active = qo.monitor.alerts.active().map(alertView);
+        if (query.active_only) return { active };
+        return { active, rules: qo.monitor.alerts.listRules(), events: qo.monitor.alerts.events() };
       },
     }),
   ];
