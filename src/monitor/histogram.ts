@@ -61,6 +61,15 @@ export class LogLinearHistogram {
     this.maximum = Math.max(this.maximum, other.maximum);
   }
 
+  /** Forgets every observation, keeping the counts array for reuse (zeroed). */
+  clear(): void {
+    this.counts.fill(0);
+    this.total = 0;
+    this.sum = 0;
+    this.minimum = Number.POSITIVE_INFINITY;
+    this.maximum = 0;
+  }
+
   /** An independent copy. */
   clone(): LogLinearHistogram {
     const copy = new LogLinearHistogram(this.subBuckets);

@@ -142,6 +142,20 @@ function newSlot(index: number): Slot {
   return { index, latency: new LogLinearHistogram(WINDOW_PRECISION), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
 }
 
+// Reuses a slot object for another period: its histogram keeps its buckets (zeroed), so rotating the
+// windows allocates nothing once a fingerprint's range of latencies is known.
+function resetSlot(slot: Slot, index: number): Slot {
+  slot.index = index;
+  slot.latency.clear();
+  slot.calls = 0;
+  slot.errors = 0;
+  slot.slow = 0;
+  slot.rows = 0;
+  slot.cacheHits = 0;
+  slot.cacheMisses = 0;
+  return slot;
+}
+
 function mergeSlot(target: Slot, slot: Slot): void {
   target.latency.merge(slot.latency);
   target.calls += slot.calls;
@@ -205,40 +219,35 @@ export class QueryRecorder {
       entry.routes ??= {};
       entry.routes[observation.route] = (entry.routes[observation.route] ?? 0) + 1;
     }
-    addToSlot(this.minuteSlot(entry, Math.floor(at / MINUTE_MS)), duration, error, slow, observation.rows, hit, miss);
+    const minute = Math.floor(at / MINUTE_MS);
+    const current = entry.minutes[minute % MINUTE_SLOTS];
+    const slot = current !== undefined && current.index === minute ? current : this.rotate(entry, minute);
+    if (slot) addToSlot(slot, duration, error, slow, observation.rows, hit, miss);
   }
 
   /**
-   * The 1-minute slot for `minute`. A minute slot pushed out of the ring is merged into its
-   * 5-minute slot then (not on every sample), so each sample is recorded into two histograms only.
+   * The slot a sample of `minute` goes to when its minute slot is not the current one: the minute
+   * slot, after the one it replaces is merged into its 5-minute slot (so each sample is recorded into
+   * two histograms only) and reset for reuse; for a late sample (replayed out of order), its 5-minute
+   * slot (it only counts in the hour window), or null when even that has left the ring.
    */
-  private minuteSlot(entry: Entry, minute: number): Slot {
+  private rotate(entry: Entry, minute: number): Slot | null {
     const position = minute % MINUTE_SLOTS;
     const slot = entry.minutes[position];
-    if (slot !== undefined && slot.index === minute) return slot;
-    if (slot !== undefined && slot.index > minute) {
-      // A late sample (replayed out of order): it only counts in the hour window.
-      const late = newSlot(minute);
-      QueryRecorder.retire(entry, late);
-      return late;
-    }
-    if (slot !== undefined) QueryRecorder.retire(entry, slot);
-    const fresh = newSlot(minute);
-    entry.minutes[position] = fresh;
-    return fresh;
+    if (slot !== undefined && slot.index > minute) return QueryRecorder.fiveMinuteSlot(entry, Math.floor(minute / 5));
+    if (slot === undefined) return (entry.minutes[position] = newSlot(minute));
+    const target = QueryRecorder.fiveMinuteSlot(entry, Math.floor(slot.index / 5));
+    if (target) mergeSlot(target, slot);
+    return resetSlot(slot, minute);
   }
 
-  /** Merges a minute slot into its 5-minute slot; slots older than the hour ring are dropped. */
-  private static retire(entry: Entry, slot: Slot): void {
-    const period = Math.floor(slot.index / 5);
+  /** The 5-minute slot of `period`, reusing the ring's older slot; null when `period` is older than the ring holds. */
+  private static fiveMinuteSlot(entry: Entry, period: number): Slot | null {
     const position = period % FIVE_MINUTE_SLOTS;
-    let target = entry.fiveMinutes[position];
-    if (target !== undefined && target.index > period) return;
-    if (target === undefined || target.index < period) {
-      target = newSlot(period);
-      entry.fiveMinutes[position] = target;
-    }
-    mergeSlot(target, slot);
+    const target = entry.fiveMinutes[position];
+    if (target === undefined) return (entry.fiveMinutes[position] = newSlot(period));
+    if (target.index > period) return null;
+    return target.index === period ? target : resetSlot(target, period);
   }
 
   /** Fingerprints tracked individually right now (including `other` once used). */

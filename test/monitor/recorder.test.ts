@@ -22,6 +22,36 @@ describe('QueryRecorder', () => {
     expect(recorder.window(1, now + 3 * 3_600_000)).toEqual([]);
   });
 
+  it('keeps exact window counts while its slots are reused over hours of irregular traffic', () => {
+    const recorder = new QueryRecorder();
+    const samples: Array<{ at: number; durationMs: number }> = [];
+    let seed = 42;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let at = T0;
+    for (let index = 0; index < 20_000; index += 1) {
+      at += Math.floor(random() * (random() < 0.01 ? 600_000 : 1_200)); // bursts, and a few long gaps
+      const durationMs = 0.5 + random() * random() * 50;
+      samples.push({ at, durationMs });
+      recorder.record({ fingerprint: fp('q'), normalized: 'SELECT 1', durationMs, rows: 1, failed: false, at });
+    }
+    const now = at;
+    const minute = Math.floor(now / 60_000);
+    const period = Math.floor(minute / 5);
+    const inMinutes = (count: number) => samples.filter((sample) => Math.floor(sample.at / 60_000) > minute - count);
+    const inHour = samples.filter((sample) => Math.floor(sample.at / 300_000) > period - 12);
+    const exactP95 = (values: number[]) => values.sort((a, b) => a - b)[Math.ceil(0.95 * values.length) - 1]!;
+    for (const [window, expected] of [
+      [1, inMinutes(1)],
+      [5, inMinutes(5)],
+      [60, inHour],
+    ] as const) {
+      const stats = recorder.window(window, now)[0]!;
+      expect(stats.calls, `${window} m`).toBe(expected.length);
+      expect(Math.abs(stats.p95Ms / exactP95(expected.map((sample) => sample.durationMs)) - 1), `${window} m p95`).toBeLessThan(0.02);
+    }
+    expect(recorder.snapshot()[0]!.calls).toBe(20_000);
+  });
+
   it('folds fingerprints beyond the cap into "other" without losing calls', () => {
     const recorder = new QueryRecorder({ maxFingerprints: 3 });
     for (let i = 0; i < 10; i += 1) recorder.record({ fingerprint: fp(`q${i}`), normalized: `SELECT ${i}`, durationMs: 1, rows: 2, failed: false, at: T0 });
