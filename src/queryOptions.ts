@@ -6,6 +6,11 @@ export interface QueryCacheOptions {
   tags?: readonly string[];
   /** After the TTL, serve the old result this long while one refresh runs — never across a committed write. */
   staleWhileRevalidateSeconds?: number;
+  /**
+   * The role the statement runs as when it is not the connection's own (`SET LOCAL ROLE`, as the
+   * service's `POST /query` does): results are kept apart per role, so no role is served what another read.
+   */
+  role?: string;
 }
 
 /** How the executor schedules a query: high runs first, low never starves (its wait ages it upwards). */

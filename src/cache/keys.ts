@@ -32,8 +32,13 @@ export function parametersText(params: readonly unknown[]): string {
  * Key = scope (database target, which carries user and search_path) + the canonical statement
  * (every constant kept) + the bound parameters. Two users or schemas never share a key.
  */
-export function cacheKeyOf(scope: string, analysis: SqlAnalysis, params: readonly unknown[]): CacheKey {
-  return `${scope}\u0001${analysis.canonical}\u0001${parametersText(params)}` as CacheKey;
+export function cacheKeyOf(scope: string, analysis: SqlAnalysis, params: readonly unknown[], role?: string): CacheKey {
+  return `${scope}\u0001${analysis.canonical}\u0001${rolePart(role)}${parametersText(params)}` as CacheKey;
+}
+
+// A statement run under another role than the connection's (SET LOCAL ROLE) gets keys of its own.
+function rolePart(role: string | undefined): string {
+  return role === undefined ? '' : `\u0002${role}\u0002`;
 }
 
 /** The two names of one cached result: a short one for this process's L1, the full key for shared tiers. */
@@ -50,8 +55,8 @@ export class CacheKeys {
 
   constructor(private readonly scope: string) {}
 
-  /** Both keys of a read; `full` equals `cacheKeyOf(scope, analysis, params)`. */
-  keysOf(analysis: SqlAnalysis, params: readonly unknown[]): EntryKeys {
+  /** Both keys of a read; `full` equals `cacheKeyOf(scope, analysis, params, role)`. */
+  keysOf(analysis: SqlAnalysis, params: readonly unknown[], role?: string): EntryKeys {
     let parts = this.statementParts.get(analysis);
     if (parts === undefined) {
       const full = `${this.scope}\u0001${analysis.canonical}\u0001`;
@@ -64,7 +69,7 @@ export class CacheKeys {
       parts = { full, local: id };
       this.statementParts.set(analysis, parts);
     }
-    const text = parametersText(params);
+    const text = role === undefined ? parametersText(params) : rolePart(role) + parametersText(params);
     return { local: parts.local + text, full: (parts.full + text) as CacheKey };
   }
 }

@@ -178,7 +178,7 @@ export class QueryCache {
       this.counters.bypassed += 1;
       return run();
     }
-    const key = this.keys.keysOf(analysis, params);
+    const key = this.keys.keysOf(analysis, params, options?.role);
     const cached = this.memory.get(key.local);
     if (cached) {
       if (stillValid(this.local, cached.refs, cached.snapshot)) {

@@ -6,6 +6,7 @@ import { toDriverError } from '../db/errors.js';
 import { SqlSyntaxError } from '../errors.js';
 import { changesData } from '../optimizer.js';
 import type { Optimizer } from '../optimizer.js';
+import type { QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { RequestValidationError, ResultTooLargeError } from './errors.js';
 
@@ -21,6 +22,14 @@ export interface QueryPolicy {
 /** A non-streamed answer. */
 export interface GuardedResult extends QueryResultSet {
   durationMs: number;
+  /** Where the rows came from: the result cache (`hit`), the database and then the cache (`miss`), or the database only (`bypass`). */
+  cache: 'hit' | 'miss' | 'bypass';
+}
+
+/** How the client asked a statement to run: its queue priority, and whether the result cache may serve and keep it. */
+export interface RunOptions {
+  priority?: QueryPriority;
+  cache?: boolean;
 }
 
 /** One line of an NDJSON answer: the fields first, then each row as an array, then the totals (or an error). */
@@ -67,22 +76,44 @@ export class GuardedQueryRunner {
     return analysis;
   }
 
-  /** Runs the statement and returns every row (at most `maxRows`). */
-  async run(sql: string, params: readonly unknown[]): Promise<GuardedResult> {
+  /**
+   * Runs the statement and returns every row (at most `maxRows`). A cacheable read is served from the
+   * result cache when it may be (its entries kept apart per operator role); a statement that runs takes
+   * an executor slot at its priority, then runs in its own transaction under the operator's policy.
+   */
+  async run(sql: string, params: readonly unknown[], options: RunOptions = {}): Promise<GuardedResult> {
     const analysis = this.check(sql);
     const started = performance.now();
+    const useCache = options.cache !== false && this.qo.config.cache.enabled && analysis.cacheable;
+    let ran = false;
     let result: QueryResultSet | undefined;
+    const execute = () => {
+      ran = true;
+      return this.runGuarded(sql, params, options.priority);
+    };
     try {
-      result = await this.qo.driver.transaction(async (session) => {
+      result = useCache ? await this.qo.cache.read(analysis, params, { role: this.policy.role }, execute) : await execute();
+    } finally {
+      this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined, useCache ? (ran ? 'miss' : 'hit') : undefined);
+    }
+    if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis], [params]);
+    if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
+    return { ...result, durationMs: performance.now() - started, cache: useCache ? (ran ? 'miss' : 'hit') : 'bypass' };
+  }
+
+  /** One statement in its own transaction under the policy, holding an executor slot (priority applies under saturation). */
+  private async runGuarded(sql: string, params: readonly unknown[], priority: QueryPriority | undefined): Promise<QueryResultSet> {
+    const scheduler = this.qo.executor.scheduler;
+    const waiting = scheduler.acquire(priority);
+    if (waiting) await waiting;
+    try {
+      return await this.qo.driver.transaction(async (session) => {
         await this.applyPolicy(session);
         return session.query(sql, params);
       });
     } finally {
-      this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined);
+      scheduler.release();
     }
-    if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
-    if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
-    return { ...result, durationMs: performance.now() - started };
   }
 
   /**
@@ -99,7 +130,7 @@ export class GuardedQueryRunner {
 
   private async *streamFromResult(sql: string, params: readonly unknown[]): AsyncGenerator<StreamLine> {
     try {
-      const result = await this.run(sql, params);
+      const result = await this.run(sql, params, { cache: false });
       yield { fields: result.fields.map((field) => ({ name: field.name, data_type_id: field.dataTypeID })) };
       const names = result.fields.map((field) => field.name);
       for (const row of result.rows) yield names.map((name) => row[name]);
@@ -157,10 +188,10 @@ export class GuardedQueryRunner {
     await session.query("SELECT set_config('statement_timeout', $1, true), set_config('role', $2, true)", [`${this.policy.statementTimeoutMs}ms`, this.policy.role ?? 'none']);
   }
 
-  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean): void {
+  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean, cache?: 'hit' | 'miss'): void {
     const monitor = this.qo.config.monitor;
     if (!monitor.enabled || !monitor.trackQueries) return;
-    this.qo.recorder.record({ fingerprint: analysis.fingerprint, normalized: analysis.normalized, durationMs, rows, failed });
+    this.qo.recorder.record({ fingerprint: analysis.fingerprint, normalized: analysis.normalized, durationMs, rows, failed, cache });
   }
 }
 

@@ -141,6 +141,27 @@ describe('POST /query', () => {
     const dashboard = (await (await service.request('GET', '/api/v1/performance/dashboard?limit=100')).json()) as { queries: Array<{ normalized: string; calls: number }> };
     expect(dashboard.queries.find((entry) => entry.normalized === 'SELECT label FROM visible WHERE id = $1')?.calls).toBe(1);
   });
+
+  it('serves a repeated read from the result cache, and a write through /query invalidates it', async () => {
+    const count = { sql: 'SELECT count(*)::int AS n FROM visible WHERE id > $1', params: [0] };
+    const first = (await (await query(count)).json()) as { rows: Array<{ n: number }>; applied: { cache: string; priority: boolean } };
+    expect(first.applied).toEqual({ priority: true, cache: 'miss' });
+    const second = (await (await query(count)).json()) as { rows: Array<{ n: number }>; applied: { cache: string } };
+    expect(second).toMatchObject({ rows: first.rows, applied: { cache: 'hit' } });
+    expect((await query({ sql: 'INSERT INTO visible VALUES ($1, $2)', params: [900, 'new'] })).status).toBe(200);
+    const third = (await (await query(count)).json()) as { rows: Array<{ n: number }>; applied: { cache: string } };
+    expect(third).toMatchObject({ rows: [{ n: first.rows[0]!.n + 1 }], applied: { cache: 'miss' } });
+    const bypass = (await (await query({ ...count, cache: false })).json()) as { applied: { cache: string } };
+    expect(bypass.applied.cache).toBe('bypass');
+  });
+
+  it('never serves the operator role a result the application cached under its own role', async () => {
+    const secret = 'SELECT secret FROM hidden WHERE id = $1';
+    expect((await service.qo.query(secret, [1])).rows).toEqual([{ secret: 'salary' }]);
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(secret), [1])).toBe(true);
+    const response = await query({ sql: secret, params: [1] });
+    expect(response.status).toBe(403);
+  });
 });
 
 describe('POST /query streaming', () => {

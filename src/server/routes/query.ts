@@ -11,8 +11,8 @@ const parameter = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export const queryBody = z.strictObject({
   sql: z.string().min(1).max(100_000).describe('one SELECT, INSERT, UPDATE or DELETE statement, with $1… placeholders'),
   params: z.array(parameter).max(10_000).default([]),
-  priority: z.enum(['low', 'normal', 'high', 'critical']).default('normal').describe('queue priority (applied when the executor capability is present)'),
-  cache: z.boolean().default(true).describe('serve and store through the result cache (when the cache capability is present)'),
+  priority: z.enum(['low', 'normal', 'high', 'critical']).default('normal').describe('executor queue priority under saturation (critical = high)'),
+  cache: z.boolean().default(true).describe('serve and store a cacheable read through the result cache (kept apart per operator role)'),
   stream: z.boolean().default(false).describe('answer as NDJSON: a fields line, one JSON array per row, a totals line'),
 });
 
@@ -23,7 +23,7 @@ export const queryResponse = z.object({
   fields: z.array(z.object({ name: z.string(), data_type_id: z.number().int() })),
   command: z.string(),
   duration_ms: z.number(),
-  applied: z.object({ priority: z.boolean(), cache: z.enum(['hit', 'miss', 'bypass', 'unavailable']) }).describe('which requested options this build applied'),
+  applied: z.object({ priority: z.boolean(), cache: z.enum(['hit', 'miss', 'bypass']) }).describe('the priority was applied; where the rows came from (bypass: not cacheable, cache: false, or no cache)'),
 });
 
 function ndjson(lines: AsyncIterable<StreamLine>): Readable {
@@ -57,14 +57,14 @@ export function queryRoutes({ qo, config }: ServiceContext): ApiRoute<never, nev
           reply.type('application/x-ndjson');
           return ndjson(lines);
         }
-        const result = await runner.run(body.sql, body.params);
+        const result = await runner.run(body.sql, body.params, { priority: body.priority === 'critical' ? 'high' : body.priority, cache: body.cache });
         return {
           rows: result.rows,
           row_count: result.rowCount,
           fields: result.fields.map((field) => ({ name: field.name, data_type_id: field.dataTypeID })),
           command: result.command,
           duration_ms: result.durationMs,
-          applied: { priority: false, cache: 'unavailable' },
+          applied: { priority: true, cache: result.cache },
         } satisfies z.infer<typeof queryResponse>;
       },
     }),
