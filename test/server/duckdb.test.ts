@@ -131,4 +131,26 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
     expect(await freshness()).toBe(true);
   });
+
+  it('sorts each copy by its first date column by default, by the columns asked, and refuses an unknown one', async () => {
+    const path = join(dir, 'ordered.duckdb');
+    const byDefault = await syncTablesToDuckDb(service.qo.driver, path, ['accounts', 'regions']);
+    expect(byDefault.tables.map((table) => [table.table, table.orderedBy])).toEqual([
+      ['accounts', ['opened']],
+      ['regions', []],
+    ]);
+    const asked = await syncTablesToDuckDb(service.qo.driver, path, ['accounts'], () => {}, { orderBy: { accounts: ['region', 'id'] } });
+    expect(asked.tables[0]!.orderedBy).toEqual(['region', 'id']);
+    const duck = await DuckDbDriver.open(path, { readOnly: true });
+    try {
+      // DuckDB keeps insertion order: the copy's first rows are the first in the asked order.
+      expect((await duck.query('SELECT region, id FROM accounts LIMIT 2')).rows).toEqual([
+        { region: 'east', id: '2' },
+        { region: 'east', id: '5' },
+      ]);
+    } finally {
+      await duck.close();
+    }
+    await expect(syncTablesToDuckDb(service.qo.driver, path, ['accounts'], () => {}, { orderBy: { accounts: ['nope'] } })).rejects.toThrow('no such column');
+  });
 });

@@ -10,11 +10,24 @@ interface DuckDbOptions {
   tables?: string;
   database?: string;
   file?: string;
+  orderBy?: string;
   json?: boolean;
 }
 
 function duckdbPathOf(options: DuckDbOptions): string {
   return options.file ?? process.env.QOPT_DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH;
+}
+
+/** `--order-by prices:date,events:at+id` → { prices: ['date'], events: ['at', 'id'] }. */
+function orderByOf(specs: string | undefined): Record<string, string[]> | undefined {
+  if (specs === undefined) return undefined;
+  const orderBy: Record<string, string[]> = {};
+  for (const spec of specs.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const [table, columns] = spec.split(':');
+    if (!table || columns === undefined) throw new UsageError(`--order-by takes table:column pairs, got "${spec}"`);
+    orderBy[table] = columns.split('+').map((column) => column.trim()).filter(Boolean);
+  }
+  return orderBy;
 }
 
 /** `qopt duckdb sync | status`: the DuckDB analytics copy of PostgreSQL tables. */
@@ -26,6 +39,7 @@ export function registerDuckDb(program: Command): void {
       .description('copy PostgreSQL tables into the DuckDB file (one snapshot), stamping each with its generation so a stale copy is detected')
       .requiredOption('--tables <list>', 'comma-separated table names')
       .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
+      .option('--order-by <specs>', 'sort copies for range filters: table:col[+col] pairs, comma-separated ("prices:date"; "prices:" keeps source order); default: each table\'s first date / timestamp column')
       .option('--json', 'print the report as JSON')
       .exitOverride(),
   ).action(async (options: DuckDbOptions) => {
@@ -34,9 +48,12 @@ export function registerDuckDb(program: Command): void {
     if (parseDatabaseLocation(url).kind !== 'postgres') throw new UsageError(NEEDS_POSTGRES);
     const source = await openDriver(url);
     try {
-      const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`));
+      const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`), { orderBy: orderByOf(options.orderBy) });
       if (options.json) return printJson(report);
-      for (const table of report.tables) process.stdout.write(`${table.table}: ${table.rows.toLocaleString('en-US')} rows in ${table.seconds.toFixed(1)} s (generation ${table.stamp})\n`);
+      for (const table of report.tables) {
+        const order = table.orderedBy.length > 0 ? `, sorted by ${table.orderedBy.join(', ')}` : '';
+        process.stdout.write(`${table.table}: ${table.rows.toLocaleString('en-US')} rows in ${table.seconds.toFixed(1)} s (generation ${table.stamp}${order})\n`);
+      }
       process.stdout.write(`written to ${report.path}\n`);
     } finally {
       await source.close();
