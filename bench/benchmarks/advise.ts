@@ -104,11 +104,14 @@ async function runWorkload(workload: Workload, url: string, scale: number, runs:
       log(`${workload.name}: advising`);
       const advice = await adviseIndexes(driver, weighted, { installHypopg: true });
       for (const recommendation of advice.recommendations) log(`  ${recommendation.definition}`);
+      for (const statistics of advice.statistics) log(`  ${statistics.definition}`);
       const apply = await applyRecommendations(driver, advice, weighted, { baseline, repetitions: 3, lockTimeoutMs: 60_000, log: (message) => log(`  ${message}`) });
       const after: Array<Map<string, number>> = [];
       for (let run = 0; run < runs; run += 1) after.push(await measureWorkload(driver, queries, minMs));
       log(`${workload.name}: replacing the advisor's indexes with the seed's own`);
       for (const index of apply.applied.filter((entry) => entry.status === 'kept')) await driver.exec(`DROP INDEX ${quoteIdentifier(index.name)}`);
+      for (const name of apply.statistics) await driver.exec(`DROP STATISTICS IF EXISTS ${quoteIdentifier(name)}`);
+      if (apply.statistics.length > 0) await driver.exec('ANALYZE');
       for (const statement of workload.seedIndexes) await driver.exec(statement);
       const seed: Array<Map<string, number>> = [];
       for (let run = 0; run < runs; run += 1) seed.push(await measureWorkload(driver, queries, minMs));

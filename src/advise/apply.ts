@@ -3,6 +3,7 @@ import type { Driver } from '../db/driver.js';
 import { planNodes } from '../db/explain.js';
 import type { PgDriver } from '../db/pgDriver.js';
 import { analyzeSql } from '../sql/analyze.js';
+import { applyStatistics } from './extendedStatistics.js';
 import type { AdviceReport, IndexRecommendation } from './advisor.js';
 import { IndexApplyError } from './errors.js';
 import { DEFAULT_HISTORY_TABLE, ensureHistoryTable, recordHistory } from './history.js';
@@ -43,6 +44,8 @@ export interface AppliedIndex {
 /** The outcome of an apply run. */
 export interface ApplyReport {
   applied: AppliedIndex[];
+  /** Extended statistics created (and their tables analyzed) before the indexes were tried. */
+  statistics: string[];
   /** Measured time per fingerprint at the end (ms). */
   finalTimes: Map<string, number>;
   baselineTimes: Map<string, number>;
@@ -173,6 +176,9 @@ export async function applyRecommendations(driver: PgDriver, report: AdviceRepor
     current.set(query.fingerprint, options.baseline?.get(query.fingerprint) ?? (await measureQuery(driver, query, repetitions, MIN_MEASURE_MS)));
   }
   const baselineTimes = new Map(current);
+  // Statistics first: each index is then judged on plans made with the corrected estimates.
+  const statistics = await applyStatistics(driver, report.statistics);
+  for (const name of statistics) log(`created statistics ${name} and analyzed its table`);
   const applied: AppliedIndex[] = [];
   const client = await dedicatedClient(driver, lockTimeoutMs);
   try {
@@ -182,7 +188,7 @@ export async function applyRecommendations(driver: PgDriver, report: AdviceRepor
   } finally {
     await client.end();
   }
-  return { applied, finalTimes: current, baselineTimes };
+  return { applied, statistics, finalTimes: current, baselineTimes };
 }
 
 interface StepOptions {

@@ -1,5 +1,5 @@
 import type { AdviceReport } from './advisor.js';
-import { quoteIdentifier } from './indexCandidate.js';
+import { quoteIdentifier, quoteQualified } from './indexCandidate.js';
 
 /**
  * The recommendations as a migration for users who apply through their own tool: one
@@ -8,7 +8,7 @@ import { quoteIdentifier } from './indexCandidate.js';
  */
 export function migrationSql(report: AdviceReport, lockTimeoutMs = 5000): string {
   const lines = [
-    `-- qopt advise: ${report.recommendations.length} index(es), evaluated by ${report.evaluator} (${report.confidence} confidence)`,
+    `-- qopt advise: ${report.recommendations.length} index(es) and ${report.statistics.length} extended statistics, evaluated by ${report.evaluator} (${report.confidence} confidence)`,
     `-- predicted workload gain: ${(report.predictedGain * 100).toFixed(1)} %`,
     '-- CREATE INDEX CONCURRENTLY cannot run inside a transaction block: run this file without one.',
     `SET lock_timeout = '${lockTimeoutMs}ms';`,
@@ -19,7 +19,12 @@ export function migrationSql(report: AdviceReport, lockTimeoutMs = 5000): string
     lines.push(`${recommendation.definition.replace('CREATE INDEX CONCURRENTLY ', 'CREATE INDEX CONCURRENTLY IF NOT EXISTS ')};`);
     lines.push('');
   }
+  for (const statistics of report.statistics) {
+    lines.push(`-- extended statistics: ${Object.entries(statistics.dependencies).map(([dependency, degree]) => `${dependency} (${degree.toFixed(2)})`).join(', ')}`);
+    lines.push(`${statistics.definition};`, `ANALYZE ${quoteQualified(statistics.table)};`, '');
+  }
   lines.push('-- down:');
   for (const recommendation of report.recommendations) lines.push(`-- DROP INDEX CONCURRENTLY IF EXISTS ${quoteIdentifier(recommendation.name)};`);
+  for (const statistics of report.statistics) lines.push(`-- DROP STATISTICS IF EXISTS ${quoteIdentifier(statistics.name)};`);
   return `${lines.join('\n')}\n`;
 }

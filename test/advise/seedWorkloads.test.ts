@@ -57,6 +57,8 @@ describe('the index advisor on the seed workloads (HypoPG on real PostgreSQL)', 
     const { report } = reports.get('sheets')!;
     expect(keysOf(report, 'cells')).toContain('sheet_id, tab_id, row_id, versioned_column_id, updated_at DESC');
     expect(report.queries.find((query) => query.name === 'latest_cells')!.predictedGain).toBeGreaterThan(0.5);
+    // A tab belongs to one sheet: the planner must be told, or it multiplies two selectivities.
+    expect(report.statistics.map((statistics) => [statistics.table, statistics.columns])).toContainEqual(['cells', ['sheet_id', 'tab_id']]);
   });
 
   it('proposes execution-monitoring indexes at least as good as the ETL seed (status → started_at, pipeline_id, started_by_id)', () => {

@@ -55,6 +55,17 @@ export function formatAdvice(report: AdviceReport): string {
       new Set([1, 5]),
     ));
   }
+  if (report.statistics.length > 0) {
+    lines.push('', 'extended statistics (the planner assumes these columns independent; they are not):');
+    lines.push(textTable(
+      ['statistics', 'dependencies', 'rows estimated before → after'],
+      report.statistics.map((statistics) => [
+        statistics.definition,
+        Object.entries(statistics.dependencies).map(([dependency, degree]) => `${dependency} ${degree.toFixed(2)}`).join('; '),
+        statistics.queries.map((query) => `${query.estimatedRowsBefore} → ${query.estimatedRowsAfter}`).join(', '),
+      ]),
+    ));
+  }
   lines.push('', textTable(
     ['query', 'cost before', 'cost after', 'predicted fall'],
     report.queries.map((query) => [(query.name ?? query.sql.replace(/\s+/g, ' ')).slice(0, 60), query.costBefore.toFixed(0), query.costAfter.toFixed(0), `${(query.predictedGain * 100).toFixed(1)} %`]),

@@ -199,8 +199,15 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
             write_cost: recommendation.writeCost,
             queries: recommendation.queries,
           })),
+          statistics: report.statistics.map((statistics) => ({
+            name: statistics.name,
+            table: statistics.table,
+            definition: statistics.definition,
+            dependencies: statistics.dependencies,
+            queries: statistics.queries,
+          })),
           rejected: report.rejected,
-          migration_sql: report.recommendations.length > 0 ? migrationSql(report) : null,
+          migration_sql: report.recommendations.length + report.statistics.length > 0 ? migrationSql(report) : null,
         };
       },
     }),
