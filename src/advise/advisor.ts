@@ -40,10 +40,21 @@ export interface AdviseOptions {
   maxIncludeColumns?: number;
   /** Also try extended statistics for multi-column equality filters (default true; PostgreSQL only). */
   statistics?: boolean;
+  /**
+   * With a timed workload, run each read once under EXPLAIN ANALYZE (rolled back) to learn which share of
+   * its time is server execution, the part a better plan shrinks (default true).
+   */
+  executionShares?: boolean;
 }
 
 /** A query's predicted cost before and after the recommendations. */
 export interface QueryPrediction {
+  /**
+   * The share of the query's observed time spent executing on the server (EXPLAIN ANALYZE, TIMING OFF,
+   * against the workload's time per call), 1 when unknown. Sending and decoding rows, network and
+   * client time do not shrink with a better plan: `predictedGain` is the plan's gain times this share.
+   */
+  executionShare: number;
   fingerprint: string;
   name: string | null;
   sql: string;
@@ -162,6 +173,28 @@ async function writesPerTable(driver: Driver, writes: readonly AdvisorQuery[], t
   return result;
 }
 
+// Samples per query run under EXPLAIN ANALYZE to learn its execution share.
+const SHARE_SAMPLES = 3;
+
+/** Per timed read: server execution time per call / observed time per call (0–1). */
+async function executionShares(driver: Driver, queries: readonly AdvisorQuery[]): Promise<Map<AdvisorQuery, number>> {
+  const shares = new Map<AdvisorQuery, number>();
+  for (const query of queries) {
+    if (query.totalMs === null || query.totalMs <= 0 || query.calls <= 0 || analyzeSql(query.sql).kind !== 'read') continue;
+    const samples = query.paramSamples.length > 0 ? query.paramSamples.slice(0, SHARE_SAMPLES) : analyzeSql(query.sql).parameterCount === 0 ? [[]] : [];
+    if (samples.length === 0) continue;
+    try {
+      let executionMs = 0;
+      for (const params of samples) executionMs += (await driver.explain(query.sql, params, { analyze: true, timing: false })).executionTimeMs ?? Number.NaN;
+      const share = executionMs / samples.length / (query.totalMs / query.calls);
+      if (Number.isFinite(share) && share > 0) shares.set(query, Math.min(1, share));
+    } catch {
+      // A query that cannot run again here (a dropped table, a timeout) keeps the plan's gain as its prediction.
+    }
+  }
+  return shares;
+}
+
 /**
  * The index advisor: candidates from the workload's predicates, joins, ORDER BY, GROUP BY and
  * windows; what-if costs from HypoPG (or the statistics model); whole-workload greedy selection
@@ -245,8 +278,10 @@ export async function adviseIndexes(driver: Driver, workload: readonly AdvisorQu
       });
     }
     const bySignature = new Map(sized.map((entry) => [entry.signature, entry.candidate]));
+    const shares = timed && options.executionShares !== false ? await executionShares(driver, weighted.map((query) => query.query)) : new Map<AdvisorQuery, number>();
     const queries: QueryPrediction[] = weighted.map((query) => {
       const after = selection.finalCosts.get(query.query) ?? query.baselineCost;
+      const executionShare = shares.get(query.query) ?? 1;
       return {
         fingerprint: query.query.fingerprint,
         name: query.query.name,
@@ -254,7 +289,8 @@ export async function adviseIndexes(driver: Driver, workload: readonly AdvisorQu
         weight: query.weight,
         costBefore: query.baselineCost,
         costAfter: after,
-        predictedGain: 1 - after / query.baselineCost,
+        executionShare,
+        predictedGain: (1 - after / query.baselineCost) * executionShare,
       };
     });
     const predictedWeight = queries.reduce((sum, query) => sum + query.weight * (1 - query.predictedGain), 0);

@@ -17,6 +17,8 @@ export interface DriverSession {
 export interface ExplainOptions {
   analyze?: boolean;
   buffers?: boolean;
+  /** With `analyze`: false skips per-node timing (`TIMING OFF`), so the execution time is not inflated by clock reads. */
+  timing?: boolean;
 }
 
 /** One node of a PostgreSQL JSON plan (`EXPLAIN (FORMAT JSON)`), with its children under `Plans`. */

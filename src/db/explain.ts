@@ -5,6 +5,7 @@ export function explainStatement(sql: string, options: ExplainOptions = {}): str
   const flags = ['FORMAT JSON'];
   if (options.analyze) flags.push('ANALYZE');
   if (options.analyze && options.buffers) flags.push('BUFFERS');
+  if (options.analyze && options.timing === false) flags.push('TIMING OFF');
   return `EXPLAIN (${flags.join(', ')}) ${sql}`;
 }
 

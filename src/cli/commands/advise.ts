@@ -67,8 +67,11 @@ export function formatAdvice(report: AdviceReport): string {
     ));
   }
   lines.push('', textTable(
-    ['query', 'cost before', 'cost after', 'predicted fall'],
-    report.queries.map((query) => [(query.name ?? query.sql.replace(/\s+/g, ' ')).slice(0, 60), query.costBefore.toFixed(0), query.costAfter.toFixed(0), `${(query.predictedGain * 100).toFixed(1)} %`]),
+    ['query', 'cost before', 'cost after', 'execution share', 'predicted fall'],
+    report.queries.map((query) => [
+      (query.name ?? query.sql.replace(/\s+/g, ' ')).slice(0, 60), query.costBefore.toFixed(0), query.costAfter.toFixed(0),
+      `${(query.executionShare * 100).toFixed(0)} %`, `${(query.predictedGain * 100).toFixed(1)} %`,
+    ]),
   ));
   return `${lines.join('\n')}\n`;
 }
