@@ -28,14 +28,16 @@ export class Exemplars {
 
   /** Notes that `key` (the cache key of `sql` + `params`) of shape `fingerprint` was loaded just now. */
   note(fingerprint: string, key: string, sql: string, params: readonly unknown[]): void {
+    // A copy: the caller may reuse its parameter array for its next query.
+    const instance: Recent = { key, sql, params: [...params] };
     const recent = this.byShape.get(fingerprint);
     if (!recent) {
-      this.byShape.set(fingerprint, [{ key, sql, params }]);
+      this.byShape.set(fingerprint, [instance]);
       return;
     }
-    const known = recent.findIndex((instance) => instance.key === key);
+    const known = recent.findIndex((entry) => entry.key === key);
     if (known >= 0) recent.splice(known, 1);
-    recent.unshift({ key, sql, params });
+    recent.unshift(instance);
     if (recent.length > this.perShape) recent.length = this.perShape;
   }
 
