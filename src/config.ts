@@ -151,6 +151,17 @@ export const configSchema = z.strictObject({
       validateIdleAfterMs: z.number().int().min(0).default(5000),
       /** Identical concurrent reads (same SQL and parameters) share one execution. */
       deduplicateReads: z.boolean().default(true),
+      /**
+       * Repeated statements run as server-side prepared statements (parsed and planned once per
+       * connection). Turn off behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode).
+       */
+      preparedStatements: z.boolean().default(true),
+      /** A text becomes a prepared statement on this use (1 = the first). */
+      prepareOnUse: z.number().int().min(1).default(2),
+      /** Prepared statements one connection holds at most; further texts run unprepared on it. */
+      maxPreparedPerConnection: z.number().int().min(1).default(100),
+      /** Statement texts whose use counts and names are remembered. */
+      preparedTexts: z.number().int().min(1).default(2000),
     })
     .prefault({}),
   quotas: z
@@ -243,6 +254,7 @@ export const envOptions: readonly EnvOption[] = [
   { path: 'executor.memoryLimitPerQueryMb', names: ['QOPT_MEMORY_LIMIT_PER_QUERY_MB', 'MEMORY_LIMIT_PER_QUERY_MB'], type: 'number' },
   { path: 'executor.queueing', names: ['QOPT_QUERY_QUEUEING', 'ENABLE_QUERY_QUEUEING'], type: 'boolean' },
   { path: 'executor.automaticRetry', names: ['QOPT_AUTOMATIC_RETRY', 'ENABLE_AUTOMATIC_RETRY'], type: 'boolean' },
+  { path: 'executor.preparedStatements', names: ['QOPT_PREPARED_STATEMENTS'], type: 'boolean' },
   { path: 'quotas.enabled', names: ['QOPT_RESOURCE_QUOTAS', 'ENABLE_RESOURCE_QUOTAS'], type: 'boolean' },
   { path: 'quotas.queriesPerHour', names: ['QOPT_USER_QUERY_LIMIT_PER_HOUR', 'DEFAULT_USER_QUERY_LIMIT_PER_HOUR'], type: 'integer' },
   { path: 'quotas.memoryLimitMb', names: ['QOPT_USER_MEMORY_LIMIT_MB', 'DEFAULT_USER_MEMORY_LIMIT_MB'], type: 'number' },

@@ -91,59 +91,49 @@ async function rawVsExecutor(state: ExecutorBenchState, poolSize: number, durati
   // Raw pg and qopt share one pg.Pool, so the same server processes answer both sides: on a small VM a
   // round trip costs ~25 or ~90 µs depending on where each backend process runs, and separate pools
   // would compare the scheduler's placement, not the code. The result cache (measured by `qopt bench
-  // cache`) is off: it would answer repeats itself.
+  // cache`) is off: it would answer repeats itself. A second optimizer runs the point read with automatic
+  // prepared statements off, so the executor's own cost is shown apart from what preparing saves
+  // (SELECT 1 has no parameters and is never prepared).
   const driver = new PgDriver({ connectionString: state.url, poolMax: poolSize });
   const raw = driver.pool;
-  const qo = await createOptimizer({
-    driver,
-    cache: { enabled: false },
-    executor: { deduplicateReads: false },
-    monitor: { enabled: true },
-  });
+  const options = { driver, cache: { enabled: false }, monitor: { enabled: true } } as const;
+  const qo = await createOptimizer({ ...options, executor: { deduplicateReads: false } });
+  const unprepared = await createOptimizer({ ...options, executor: { deduplicateReads: false, preparedStatements: false } });
   const workers = poolSize * WORKERS_PER_CONNECTION;
   const rng = new Rng(poolSize);
   const id = () => rng.int(1, POINT_ROWS);
   const point = 'SELECT id, balance FROM accounts WHERE id = $1';
+  const sides: Record<string, { select1?: () => Promise<unknown>; point: () => Promise<unknown> }> = {
+    raw: { select1: () => raw.query('SELECT 1'), point: () => raw.query(point, [id()]) },
+    exec: { select1: () => qo.query('SELECT 1'), point: () => qo.query(point, [id()]) },
+    unprepared: { point: () => unprepared.query(point, [id()]) },
+  };
+  const names = Object.keys(sides);
   try {
-    await throughput(() => raw.query('SELECT 1'), workers, durationMs / 4);
-    await throughput(() => qo.query('SELECT 1'), workers, durationMs / 4);
-    // Raw and qopt alternate in short slices, so a burst of load from elsewhere on the machine hits
-    // both sides alike instead of one whole measurement; the order flips every slice (raw first, then
-    // qopt first), so neither side always runs on the other's warm-up or after-effects.
-    const slices = { rawSelect: [] as number[], execSelect: [] as number[], rawPoint: [] as number[], execPoint: [] as number[] };
+    for (const side of Object.values(sides)) {
+      if (side.select1) await throughput(side.select1, workers, durationMs / 8);
+      await throughput(side.point, workers, durationMs / 8);
+    }
+    // The sides alternate in short slices, so a burst of load from elsewhere on the machine hits all
+    // of them alike instead of one whole measurement; the order rotates every slice, so no side always
+    // runs on another's warm-up or after-effects.
+    const rates: Record<string, number[]> = {};
     const slice = durationMs / SLICES;
     for (let index = 0; index < SLICES; index += 1) {
-      const rawFirst = index % 2 === 0;
-      const pair = async (rawRun: () => Promise<number>, execRun: () => Promise<number>): Promise<[number, number]> => {
-        if (rawFirst) {
-          const rawRate = await rawRun();
-          return [rawRate, await execRun()];
+      const order = names.map((_, position) => names[(position + index) % names.length]!);
+      if (index % 2 === 1) order.reverse();
+      for (const query of ['select1', 'point'] as const) {
+        for (const name of order) {
+          const run = sides[name]![query];
+          if (run) (rates[`${name}_${query}_p${poolSize}`] ??= []).push(await throughput(run, workers, slice));
         }
-        const execRate = await execRun();
-        return [await rawRun(), execRate];
-      };
-      const [rawSelect, execSelect] = await pair(
-        () => throughput(() => raw.query('SELECT 1'), workers, slice),
-        () => throughput(() => qo.query('SELECT 1'), workers, slice),
-      );
-      const [rawPoint, execPoint] = await pair(
-        () => throughput(() => raw.query(point, [id()]), workers, slice),
-        () => throughput(() => qo.query(point, [id()]), workers, slice),
-      );
-      slices.rawSelect.push(rawSelect);
-      slices.execSelect.push(execSelect);
-      slices.rawPoint.push(rawPoint);
-      slices.execPoint.push(execPoint);
+      }
     }
     // The median slice of each side: a burst from elsewhere on the machine spoils a slice, not the figure.
-    return {
-      [`raw_select1_p${poolSize}`]: median(slices.rawSelect),
-      [`exec_select1_p${poolSize}`]: median(slices.execSelect),
-      [`raw_point_p${poolSize}`]: median(slices.rawPoint),
-      [`exec_point_p${poolSize}`]: median(slices.execPoint),
-    };
+    return Object.fromEntries(Object.entries(rates).map(([figure, values]) => [figure, median(values)]));
   } finally {
     await qo.close();
+    await unprepared.close();
     await driver.close();
   }
 }
@@ -205,8 +195,10 @@ for (const size of POOL_SIZES) {
   figures[`exec_select1_p${size}`] = { unit: 'q/s', label: `qo.query SELECT 1, pool ${size}`, better: 'higher' };
   figures[`raw_point_p${size}`] = { unit: 'q/s', label: `raw pg.Pool point read, pool ${size}`, better: 'higher' };
   figures[`exec_point_p${size}`] = { unit: 'q/s', label: `qo.query point read, pool ${size}`, better: 'higher' };
+  figures[`unprepared_point_p${size}`] = { unit: 'q/s', label: `qo.query point read, prepared statements off, pool ${size}`, better: 'higher' };
   ratios[`select1_p${size}`] = { numerator: `exec_select1_p${size}`, denominator: `raw_select1_p${size}`, label: `SELECT 1 throughput, qopt / raw, pool ${size}`, target: '≥ 0.95' };
   ratios[`point_p${size}`] = { numerator: `exec_point_p${size}`, denominator: `raw_point_p${size}`, label: `point read throughput, qopt / raw, pool ${size}`, target: '≥ 0.95' };
+  ratios[`point_unprepared_p${size}`] = { numerator: `unprepared_point_p${size}`, denominator: `raw_point_p${size}`, label: `point read throughput, qopt without prepared statements / raw, pool ${size}` };
 }
 
 /** The executor against raw node-postgres, batching against N+1, and streaming memory. */

@@ -34,8 +34,11 @@ export interface ExecutionTarget {
   readonly breaker: TargetBreaker;
   /** Most statements this target can run at once (PGlite: 1). */
   readonly maxConnections: number;
-  /** Runs one statement, cancelling it on the server at the timeout. */
-  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle): Promise<QueryResultSet<R>>;
+  /**
+   * Runs one statement, cancelling it on the server at the timeout. `preparable`: one plannable
+   * statement, which a target may run as an automatic prepared statement.
+   */
+  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable?: boolean): Promise<QueryResultSet<R>>;
   /** Runs a node-postgres query config as is (rowMode, types), returning node-postgres's result. */
   queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult>;
   /** A connection for exclusive use (transactions through the pool facade). */

@@ -8,6 +8,7 @@ import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
 import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
+import { isPreparable, PreparedStatements } from './preparedStatements.js';
 import { ReplicaRouter } from './replicaRouter.js';
 import type { ReplicaStatus } from './replicaRouter.js';
 import { RetryBudget } from './retryBudget.js';
@@ -114,8 +115,10 @@ export class Executor {
   ) {
     const executor = config.executor;
     const breaker = { threshold: executor.breakerThreshold, halfOpenAfterMs: executor.breakerHalfOpenMs };
+    const prepared = () =>
+      executor.preparedStatements ? new PreparedStatements({ prepareOnUse: executor.prepareOnUse, maxPerConnection: executor.maxPreparedPerConnection, maxTexts: executor.preparedTexts }) : undefined;
     const primary: ExecutionTarget =
-      driver instanceof PgDriver ? new PoolTarget(driver.target, 'primary', driver.pool, breaker, false, executor.validateIdleAfterMs) : new DriverTarget(driver, breaker);
+      driver instanceof PgDriver ? new PoolTarget(driver.target, 'primary', driver.pool, breaker, false, executor.validateIdleAfterMs, prepared()) : new DriverTarget(driver, breaker);
     const replicas = config.database.replicas.map((url) => {
       const pool = new pg.Pool({
         connectionString: url,
@@ -126,7 +129,7 @@ export class Executor {
       });
       // An idle client whose backend died emits 'error'; unheard, it would crash the process.
       pool.on('error', () => undefined);
-      return new PoolTarget(redactTarget(url), 'replica', pool, breaker, true, executor.validateIdleAfterMs);
+      return new PoolTarget(redactTarget(url), 'replica', pool, breaker, true, executor.validateIdleAfterMs, prepared());
     });
     this.router = new ReplicaRouter(primary, replicas, executor.replicaMaxLagBytes, executor.replicaLagCheckMs);
     const connections = primary.maxConnections + replicas.reduce((sum, replica) => sum + replica.maxConnections, 0);
@@ -256,7 +259,8 @@ export class Executor {
   }
 
   private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
-    const running = this.runAttempts(analysis, options, (target, limits, slot) => target.query<R>(sql, params, limits, slot));
+    const preparable = isPreparable(analysis);
+    const running = this.runAttempts(analysis, options, (target, limits, slot) => target.query<R>(sql, params, limits, slot, preparable));
     const session = options.session ?? options.user;
     if (session === undefined || analysis.kind === 'read' || !this.router.hasReplicas) return running;
     return running.then(async (result) => {

@@ -6,6 +6,8 @@ import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
 import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
 import { Deadlines } from './deadlines.js';
 import type { Deadline } from './deadlines.js';
+import { isStalePreparedStatement } from './preparedStatements.js';
+import type { PreparedStatements } from './preparedStatements.js';
 import { checkResultSize } from './resultLimits.js';
 import { TargetBreaker } from './targetBreaker.js';
 
@@ -15,6 +17,7 @@ const QUERY_CANCELED = '57014';
 const RELEASED_AT = Symbol('qopt.releasedAt');
 const GUARDED = Symbol('qopt.guarded');
 type StatementCallback = (error: Error | null | undefined, result: pg.QueryResult) => void;
+type Send = (client: pg.PoolClient, done: StatementCallback) => void;
 type TaggedClient = pg.PoolClient & { [RELEASED_AT]?: number; [GUARDED]?: true };
 
 function toResultSet<R>(result: pg.QueryResult): QueryResultSet<R> {
@@ -47,6 +50,8 @@ export class PoolTarget implements ExecutionTarget {
     breakerOptions: { threshold: number; halfOpenAfterMs: number },
     private readonly ownsPool: boolean,
     private readonly validateIdleAfterMs = 0,
+    /** Automatic prepared statements for repeated texts (`executor.preparedStatements`); undefined = off. */
+    private readonly prepared?: PreparedStatements,
   ) {
     this.breaker = new TargetBreaker(name, breakerOptions);
     this.maxConnections = pool.options.max ?? 10;
@@ -61,11 +66,22 @@ export class PoolTarget implements ExecutionTarget {
     if (validateIdleAfterMs > 0) pool.on('release', (_error, client: TaggedClient) => (client[RELEASED_AT] = Date.now()));
   }
 
-  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle): Promise<QueryResultSet<R>> {
-    return this.run((client, done) => client.query(sql, params as unknown[], done), limits, slot, (result) => {
+  query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable = false): Promise<QueryResultSet<R>> {
+    const finish = (result: pg.QueryResult) => {
       checkResultSize(result.rows, limits);
       return toResultSet<R>(result);
-    });
+    };
+    const unnamed: Send = (client, done) => client.query(sql, params as unknown[], done);
+    // Without parameters node-postgres sends the simple-query message, one round of parse + plan + run
+    // that costs the server less than Bind / Execute of a prepared statement (measured on SELECT 1).
+    const name = preparable && params.length > 0 ? this.prepared?.nameOf(sql) : undefined;
+    if (name === undefined) return this.run(unnamed, limits, slot, finish);
+    const prepared = this.prepared!;
+    const named: Send = (client, done) => {
+      if (!prepared.usableOn(client, name)) return unnamed(client, done);
+      client.query({ name, text: sql, values: params as unknown[] }, done);
+    };
+    return this.run(named, limits, slot, finish, unnamed);
   }
 
   queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult> {
@@ -163,17 +179,32 @@ export class PoolTarget implements ExecutionTarget {
    * Checks out a connection, sends one statement on it under its deadline, gives the slot back and
    * the connection to the pool, then resolves with `finish(result)`. Written with node-postgres's
    * callbacks and one promise: it is every statement's path (bench/executor), and each promise layer
-   * on it costs as much as a tenth of a `SELECT 1`'s client time.
+   * on it costs as much as a tenth of a `SELECT 1`'s client time. When the connection's prepared
+   * statement turned stale (a schema change, a DISCARD), that connection is closed and the statement
+   * runs once more through `unprepared` on another: the server refused it before executing anything.
    */
-  private run<T>(send: (client: pg.PoolClient, done: StatementCallback) => void, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T): Promise<T> {
+  private run<T>(send: Send, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T, unprepared?: Send): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const onConnection = (client: pg.PoolClient) => {
+      let fallback = unprepared;
+      const connect = (sender: Send) =>
+        this.pool.connect((error, client) => {
+          if (error || !client) return reject(this.connectFailure(error));
+          if (!this.needsValidation(client)) return onConnection(client, sender);
+          this.revalidated(client).then((valid) => onConnection(valid, sender), reject);
+        });
+      const onConnection = (client: pg.PoolClient, sender: Send) => {
         const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
         let settled = false;
         const done: StatementCallback = (error, result) => {
           if (settled) return;
           settled = true;
           deadline?.finish();
+          if (error && fallback && !deadline?.expired && isStalePreparedStatement(error)) {
+            client.release(error);
+            const again = fallback;
+            fallback = undefined;
+            return connect(again);
+          }
           let failure: Error | undefined;
           let destroy: Error | undefined;
           if (error) {
@@ -195,16 +226,12 @@ export class PoolTarget implements ExecutionTarget {
           }
         };
         try {
-          send(client, done);
+          sender(client, done);
         } catch (error) {
           done(error as Error, undefined as unknown as pg.QueryResult);
         }
       };
-      this.pool.connect((error, client) => {
-        if (error || !client) return reject(this.connectFailure(error));
-        if (!this.needsValidation(client)) return onConnection(client);
-        this.revalidated(client).then(onConnection, reject);
-      });
+      connect(send);
     });
   }
 
