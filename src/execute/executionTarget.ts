@@ -40,7 +40,7 @@ export interface ExecutionTarget {
    */
   query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable?: boolean): Promise<QueryResultSet<R>>;
   /** Runs a node-postgres query config as is (rowMode, types), returning node-postgres's result. */
-  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult>;
+  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle, preparable?: boolean): Promise<pg.QueryResult>;
   /** A connection for exclusive use (transactions through the pool facade). */
   checkout(): Promise<CheckedOutConnection>;
   /** Rows of a statement in batches through a server-side cursor; closing the iterator closes the cursor. */

@@ -178,7 +178,8 @@ export class Executor {
 
   /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. */
   runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}): Promise<pg.QueryResult> {
-    return this.runAttempts(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot));
+    const preparable = isPreparable(analysis);
+    return this.runAttempts(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot, preparable));
   }
 
   /** Rows of a read through a server-side cursor, holding one slot until the iteration ends. */

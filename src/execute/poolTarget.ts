@@ -84,11 +84,21 @@ export class PoolTarget implements ExecutionTarget {
     return this.run(named, limits, slot, finish, unnamed);
   }
 
-  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult> {
-    return this.run((client, done) => client.query(config, done), limits, slot, (result) => {
+  queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle, preparable = false): Promise<pg.QueryResult> {
+    const finish = (result: pg.QueryResult) => {
       checkResultSize(result.rows, limits);
       return result;
-    });
+    };
+    const asGiven: Send = (client, done) => client.query(config, done);
+    // A caller's own statement name (Kysely, Drizzle and pg users may set one) is kept as it is.
+    const name = preparable && config.name === undefined && (config.values?.length ?? 0) > 0 ? this.prepared?.nameOf(config.text) : undefined;
+    if (name === undefined) return this.run(asGiven, limits, slot, finish);
+    const prepared = this.prepared!;
+    const named: Send = (client, done) => {
+      if (!prepared.usableOn(client, name)) return asGiven(client, done);
+      client.query({ ...config, name }, done);
+    };
+    return this.run(named, limits, slot, finish, asGiven);
   }
 
   async checkout(): Promise<CheckedOutConnection> {
