@@ -48,7 +48,9 @@ export interface TransactionScope {
 
 /** True when a statement may have changed data or schema (and caches of what it touched must go). */
 export function changesData(analysis: SqlAnalysis): boolean {
-  return analysis.kind === 'write' || analysis.kind === 'ddl' || analysis.statements.some((statement) => statement.opaque);
+  if (analysis.kind === 'write' || analysis.kind === 'ddl') return true;
+  for (const statement of analysis.statements) if (statement.opaque) return true;
+  return false;
 }
 
 /**
@@ -143,12 +145,33 @@ export class Optimizer {
     const work = rewriter ? () => rewriter.run(sql, params, run) : () => run(sql);
     // Only a read the cache actually looks up can miss; with the cache off (or `cache: false`) there is no lookup.
     if (analysis.cacheable && this.config.cache.enabled && options.cache !== false) return this.readThroughCache(analysis, params, options, work);
-    // Not async itself: a read straight to the database is the hot path (bench/executor), one promise layer less.
+    const writes = changesData(analysis);
+    if (!rewriter && !writes) return this.runDirect<R>(analysis, sql, params, options);
     const running = this.timed(analysis, work, params);
-    if (!changesData(analysis)) return running;
+    if (!writes) return running;
     return running.then(async (result) => {
       await this.reportCommittedWrites([analysis], [params]);
       return result;
+    });
+  }
+
+  /**
+   * A statement straight to the database, recorded by the monitor: the hot path (bench/executor). The
+   * executor reports to a callback, so this promise is the only one between the caller and node-postgres.
+   */
+  private runDirect<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
+    return new Promise((resolve, reject) => {
+      if (!this.recording) return this.executor.runWith<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!)));
+      const started = performance.now();
+      this.executor.runWith<R>(analysis, sql, params, options, (error, result) => {
+        try {
+          this.record(analysis, performance.now() - started, error ? 0 : (result!.rowCount ?? 0), error !== undefined, params, undefined);
+        } catch (recordError) {
+          return reject(recordError as Error);
+        }
+        if (error) reject(error);
+        else resolve(result!);
+      });
     });
   }
 

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { Driver, QueryResultSet } from '../db/driver.js';
 import { QueryTimeoutError } from './errors.js';
-import type { CheckedOutConnection, ExecutionTarget, RunLimits } from './executionTarget.js';
+import { failureTo } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { checkResultSize } from './resultLimits.js';
 import { TargetBreaker } from './targetBreaker.js';
 
@@ -40,6 +41,10 @@ export class DriverTarget implements ExecutionTarget {
     const result = await this.withTimeout(this.driver.query<R>(sql, params), limits.timeoutMs);
     checkResultSize(result.rows, limits);
     return result;
+  }
+
+  queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, _slot: SlotHandle | undefined, _preparable: boolean, callback: Outcome<QueryResultSet<R>>): void {
+    this.query<R>(sql, params, limits).then((result) => callback(undefined, result), failureTo(callback));
   }
 
   async queryRaw(config: pg.QueryConfig, limits: RunLimits): Promise<pg.QueryResult> {

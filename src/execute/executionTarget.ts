@@ -18,6 +18,14 @@ export interface SlotHandle {
   release(): void;
 }
 
+/** Called once with the error or the value: the hot path's callbacks, one promise at the caller's end. */
+export type Outcome<T> = (error: Error | undefined, value?: T) => void;
+
+/** A promise rejection handler for an Outcome (a rejection without a reason still reports a failure). */
+export function failureTo(callback: Outcome<never>): (reason: unknown) => void {
+  return (reason) => callback((reason as Error | undefined) ?? new Error('the statement failed without a reason'));
+}
+
 /** A connection checked out for a caller's exclusive use (the pool facade's `connect()`). */
 export interface CheckedOutConnection {
   query(config: pg.QueryConfig): Promise<pg.QueryResult>;
@@ -39,6 +47,8 @@ export interface ExecutionTarget {
    * statement, which a target may run as an automatic prepared statement.
    */
   query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable?: boolean): Promise<QueryResultSet<R>>;
+  /** `query` reporting to a callback instead of a promise (the executor's hot path). */
+  queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot: SlotHandle | undefined, preparable: boolean, callback: Outcome<QueryResultSet<R>>): void;
   /** Runs a node-postgres query config as is (rowMode, types), returning node-postgres's result. */
   queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle, preparable?: boolean): Promise<pg.QueryResult>;
   /** A connection for exclusive use (transactions through the pool facade). */

@@ -6,7 +6,8 @@ import { redactTarget } from '../db/target.js';
 import type { QueryOptions, QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
-import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
+import { failureTo } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
 import { isPreparable, PreparedStatements } from './preparedStatements.js';
 import { ReplicaRouter } from './replicaRouter.js';
@@ -41,6 +42,8 @@ export interface ExecutorLease {
 }
 
 type Attempt<T> = (target: ExecutionTarget, limits: RunLimits, slot: SlotHandle) => Promise<T>;
+/** The same attempt reporting to a callback: the first attempt's path when the target's breaker is healthy. */
+type AttemptWith<T> = (target: ExecutionTarget, limits: RunLimits, slot: SlotHandle, callback: Outcome<T>) => void;
 
 /** What the attempts of one statement share. */
 interface Statement {
@@ -155,9 +158,25 @@ export class Executor {
 
   /** Runs one analysed statement (autocommit) through the whole pipeline. */
   run<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
-    if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) return this.runScheduled<R>(analysis, sql, params, options);
+    if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) {
+      return new Promise((resolve, reject) => this.runScheduled<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!))));
+    }
+    return this.runShared(analysis, sql, params, options);
+  }
+
+  /**
+   * `run` reporting to a callback: the optimizer's database path, one promise in all (its own). Reads
+   * that may share an identical in-flight read (`deduplicateReads`) go through the promise path.
+   */
+  runWith<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions, callback: Outcome<QueryResultSet<R>>): void {
+    if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) return this.runScheduled<R>(analysis, sql, params, options, callback);
+    this.runShared<R>(analysis, sql, params, options).then((result) => callback(undefined, result), failureTo(callback));
+  }
+
+  private runShared<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
     const sharedKey = dedupeKey(sql, params);
-    if (sharedKey === undefined) return this.runScheduled<R>(analysis, sql, params, options);
+    const runAlone = () => new Promise<QueryResultSet<R>>((resolve, reject) => this.runScheduled<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!))));
+    if (sharedKey === undefined) return runAlone();
     // A read that starts after a write committed must not join one that started before it (it would
     // return the pre-write rows): the write epoch is part of the key.
     const key = `${this.writeEpoch}|${sharedKey}`;
@@ -166,7 +185,7 @@ export class Executor {
       this.deduplicated += 1;
       return running as Promise<QueryResultSet<R>>;
     }
-    const started = this.runScheduled<R>(analysis, sql, params, options).finally(() => this.inFlight.delete(key));
+    const started = runAlone().finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, started as Promise<QueryResultSet<unknown>>);
     return started;
   }
@@ -179,7 +198,7 @@ export class Executor {
   /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. */
   runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}): Promise<pg.QueryResult> {
     const preparable = isPreparable(analysis);
-    return this.runAttempts(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot, preparable));
+    return this.runAttemptsAsPromise(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot, preparable));
   }
 
   /** Rows of a read through a server-side cursor, holding one slot until the iteration ends. */
@@ -259,15 +278,23 @@ export class Executor {
     await Promise.all(this.targets().map((target) => target.close()));
   }
 
-  private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
+  private runScheduled<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions, callback: Outcome<QueryResultSet<R>>): void {
     const preparable = isPreparable(analysis);
-    const running = this.runAttempts(analysis, options, (target, limits, slot) => target.query<R>(sql, params, limits, slot, preparable));
     const session = options.session ?? options.user;
-    if (session === undefined || analysis.kind === 'read' || !this.router.hasReplicas) return running;
-    return running.then(async (result) => {
-      await this.router.recordWrite(session);
-      return result;
-    });
+    const done: Outcome<QueryResultSet<R>> =
+      session === undefined || analysis.kind === 'read' || !this.router.hasReplicas
+        ? callback
+        : (error, result) => {
+            if (error) return callback(error);
+            this.router.recordWrite(session).then(() => callback(undefined, result), failureTo(callback));
+          };
+    this.runAttempts(
+      analysis,
+      options,
+      (target, limits, slot) => target.query<R>(sql, params, limits, slot, preparable),
+      (target, limits, slot, outcome) => target.queryWith<R>(sql, params, limits, slot, preparable, outcome),
+      done,
+    );
   }
 
   private admit(options: QueryOptions): string | undefined {
@@ -279,46 +306,46 @@ export class Executor {
   /**
    * One statement: the user's quota, a scheduler slot, then attempts on a target (the first at once,
    * retries of transient failures after a backoff). The slot is granted by a callback, so a queued
-   * statement starts in the same turn as the `release()` that freed its slot. Kept to as few promise
-   * layers as possible: it is every query's path (bench/executor).
+   * statement starts in the same turn as the `release()` that freed its slot. Callbacks, not promises,
+   * on the first attempt's path when the breaker is healthy: it is every query's path (bench/executor).
    */
-  private runAttempts<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let user: string | undefined;
-      try {
-        user = this.admit(options);
-        this.scheduler.schedule(options.priority, () => {
-          const statement = this.statementOf(analysis, options);
-          const finish = () => {
-            statement.slot.release();
-            if (user !== undefined) this.quotas!.finish(user);
-          };
-          const succeed = (value: T) => {
-            this.completed += 1;
-            finish();
-            resolve(value);
-          };
-          const fail = (error: unknown) => {
-            finish();
-            reject(error as Error);
-          };
-          this.firstAttempt(statement, attempt).then(
-            (value) => {
-              statement.direct?.noteSuccess();
-              succeed(value);
-            },
-            (error: unknown) => {
-              statement.direct?.noteFailure(error);
-              this.retryAfter(error, statement, attempt).then(succeed, fail);
-            },
-          );
+  private runAttempts<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>, attemptWith: AttemptWith<T> | undefined, callback: Outcome<T>): void {
+    let user: string | undefined;
+    try {
+      user = this.admit(options);
+      this.scheduler.schedule(options.priority, () => {
+        const statement = this.statementOf(analysis, options);
+        const finish = () => {
+          statement.slot.release();
+          if (user !== undefined) this.quotas!.finish(user);
+        };
+        const succeed = (value: T) => {
+          this.completed += 1;
+          finish();
+          callback(undefined, value);
+        };
+        const fail = (error: unknown) => {
+          finish();
+          callback(error as Error);
+        };
+        this.firstAttempt(statement, attempt, attemptWith, (error, value) => {
+          if (error === undefined) {
+            statement.direct?.noteSuccess();
+            return succeed(value as T);
+          }
+          statement.direct?.noteFailure(error);
+          this.retryAfter(error, statement, attempt).then(succeed, fail);
         });
-      } catch (error) {
-        // QuotaExceededError (nothing admitted) or QueueFullError (admitted, not queued).
-        if (user !== undefined) this.quotas!.finish(user);
-        reject(error as Error);
-      }
-    });
+      });
+    } catch (error) {
+      // QuotaExceededError (nothing admitted) or QueueFullError (admitted, not queued).
+      if (user !== undefined) this.quotas!.finish(user);
+      callback(error as Error);
+    }
+  }
+
+  private runAttemptsAsPromise<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>): Promise<T> {
+    return new Promise((resolve, reject) => this.runAttempts(analysis, options, attempt, undefined, (error, value) => (error ? reject(error) : resolve(value as T))));
   }
 
   private statementOf(analysis: SqlAnalysis, options: QueryOptions): Statement {
@@ -334,17 +361,21 @@ export class Executor {
     };
   }
 
-  private firstAttempt<T>(statement: Statement, attempt: Attempt<T>): Promise<T> {
+  private firstAttempt<T>(statement: Statement, attempt: Attempt<T>, attemptWith: AttemptWith<T> | undefined, callback: Outcome<T>): void {
     try {
       // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
       this.retryBudget.recordRequest(Date.now());
       const target = this.router.pick(statement.read, statement.session);
-      if (!target.breaker.healthy) return target.breaker.execute(() => attempt(target, statement.limits, statement.slot));
+      if (!target.breaker.healthy) {
+        target.breaker.execute(() => attempt(target, statement.limits, statement.slot)).then((value) => callback(undefined, value), failureTo(callback));
+        return;
+      }
       // A healthy breaker is told the outcome afterwards (runAttempts): no promise layer of its own.
       statement.direct = target.breaker;
-      return attempt(target, statement.limits, statement.slot);
+      if (attemptWith) return attemptWith(target, statement.limits, statement.slot, callback);
+      attempt(target, statement.limits, statement.slot).then((value) => callback(undefined, value), failureTo(callback));
     } catch (error) {
-      return Promise.reject(error as Error);
+      callback(error as Error);
     }
   }
 

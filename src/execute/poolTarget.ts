@@ -3,7 +3,8 @@ import Cursor from 'pg-cursor';
 import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
 import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
-import type { CheckedOutConnection, ExecutionTarget, RunLimits, SlotHandle } from './executionTarget.js';
+import { failureTo } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { Deadlines } from './deadlines.js';
 import type { Deadline } from './deadlines.js';
 import { isStalePreparedStatement } from './preparedStatements.js';
@@ -67,6 +68,10 @@ export class PoolTarget implements ExecutionTarget {
   }
 
   query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable = false): Promise<QueryResultSet<R>> {
+    return new Promise((resolve, reject) => this.queryWith<R>(sql, params, limits, slot, preparable, (error, result) => (error ? reject(error) : resolve(result!))));
+  }
+
+  queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot: SlotHandle | undefined, preparable: boolean, callback: Outcome<QueryResultSet<R>>): void {
     const finish = (result: pg.QueryResult) => {
       checkResultSize(result.rows, limits);
       return toResultSet<R>(result);
@@ -75,13 +80,13 @@ export class PoolTarget implements ExecutionTarget {
     // Without parameters node-postgres sends the simple-query message, one round of parse + plan + run
     // that costs the server less than Bind / Execute of a prepared statement (measured on SELECT 1).
     const name = preparable && params.length > 0 ? this.prepared?.nameOf(sql) : undefined;
-    if (name === undefined) return this.run(unnamed, limits, slot, finish);
+    if (name === undefined) return this.run(unnamed, limits, slot, finish, undefined, callback);
     const prepared = this.prepared!;
     const named: Send = (client, done) => {
       if (!prepared.usableOn(client, name)) return unnamed(client, done);
       client.query({ name, text: sql, values: params as unknown[] }, done);
     };
-    return this.run(named, limits, slot, finish, unnamed);
+    this.run(named, limits, slot, finish, unnamed, callback);
   }
 
   queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle, preparable = false): Promise<pg.QueryResult> {
@@ -92,13 +97,16 @@ export class PoolTarget implements ExecutionTarget {
     const asGiven: Send = (client, done) => client.query(config, done);
     // A caller's own statement name (Kysely, Drizzle and pg users may set one) is kept as it is.
     const name = preparable && config.name === undefined && (config.values?.length ?? 0) > 0 ? this.prepared?.nameOf(config.text) : undefined;
-    if (name === undefined) return this.run(asGiven, limits, slot, finish);
     const prepared = this.prepared!;
     const named: Send = (client, done) => {
-      if (!prepared.usableOn(client, name)) return asGiven(client, done);
+      if (!prepared.usableOn(client, name!)) return asGiven(client, done);
       client.query({ ...config, name }, done);
     };
-    return this.run(named, limits, slot, finish, asGiven);
+    return new Promise((resolve, reject) => {
+      const settle: Outcome<pg.QueryResult> = (error, result) => (error ? reject(error) : resolve(result!));
+      if (name === undefined) this.run(asGiven, limits, slot, finish, undefined, settle);
+      else this.run(named, limits, slot, finish, asGiven, settle);
+    });
   }
 
   async checkout(): Promise<CheckedOutConnection> {
@@ -187,62 +195,63 @@ export class PoolTarget implements ExecutionTarget {
 
   /**
    * Checks out a connection, sends one statement on it under its deadline, gives the slot back and
-   * the connection to the pool, then resolves with `finish(result)`. Written with node-postgres's
-   * callbacks and one promise: it is every statement's path (bench/executor), and each promise layer
-   * on it costs as much as a tenth of a `SELECT 1`'s client time. When the connection's prepared
-   * statement turned stale (a schema change, a DISCARD), that connection is closed and the statement
-   * runs once more through `unprepared` on another: the server refused it before executing anything.
+   * the connection to the pool, then calls `callback` with `finish(result)` or the error. Callbacks all
+   * the way (node-postgres's, the executor's, the optimizer's single promise): it is every statement's
+   * path (bench/executor), and each promise layer on it costs as much as a tenth of a `SELECT 1`'s
+   * client time. When the connection's prepared statement turned stale (a schema change, a DISCARD),
+   * that connection is closed and the statement runs once more through `unprepared` on another: the
+   * server refused it before executing anything.
    */
-  private run<T>(send: Send, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T, unprepared?: Send): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let fallback = unprepared;
-      const connect = (sender: Send) =>
-        this.pool.connect((error, client) => {
-          if (error || !client) return reject(this.connectFailure(error));
-          if (!this.needsValidation(client)) return onConnection(client, sender);
-          this.revalidated(client).then((valid) => onConnection(valid, sender), reject);
-        });
-      const onConnection = (client: pg.PoolClient, sender: Send) => {
-        const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
-        let settled = false;
-        const done: StatementCallback = (error, result) => {
-          if (settled) return;
-          settled = true;
-          deadline?.finish();
-          if (error && fallback && !deadline?.expired && isStalePreparedStatement(error)) {
-            client.release(error);
-            const again = fallback;
-            fallback = undefined;
-            return connect(again);
-          }
-          let failure: Error | undefined;
-          let destroy: Error | undefined;
-          if (error) {
-            const code = (error as { code?: string }).code;
-            if (deadline?.expired && code === QUERY_CANCELED) failure = new QueryTimeoutError(limits.timeoutMs, error);
-            else {
-              if (isConnectionFailure(error)) destroy = error;
-              failure = toDriverError(error, this.name);
-            }
-          }
-          // The next queued statement asks the pool for a connection now, so this one is handed straight to it.
-          slot?.release();
-          client.release(destroy ?? (deadline?.expired ? new Error('statement was cancelled') : undefined));
-          if (failure) return reject(failure);
-          try {
-            resolve(finish(result));
-          } catch (finishError) {
-            reject(finishError as Error);
-          }
-        };
-        try {
-          sender(client, done);
-        } catch (error) {
-          done(error as Error, undefined as unknown as pg.QueryResult);
+  private run<T>(send: Send, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T, unprepared: Send | undefined, callback: Outcome<T>): void {
+    let fallback = unprepared;
+    const connect = (sender: Send) =>
+      this.pool.connect((error, client) => {
+        if (error || !client) return callback(this.connectFailure(error));
+        if (!this.needsValidation(client)) return onConnection(client, sender);
+        this.revalidated(client).then((valid) => onConnection(valid, sender), failureTo(callback));
+      });
+    const onConnection = (client: pg.PoolClient, sender: Send) => {
+      const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
+      let settled = false;
+      const done: StatementCallback = (error, result) => {
+        if (settled) return;
+        settled = true;
+        deadline?.finish();
+        if (error && fallback && !deadline?.expired && isStalePreparedStatement(error)) {
+          client.release(error);
+          const again = fallback;
+          fallback = undefined;
+          return connect(again);
         }
+        let failure: Error | undefined;
+        let destroy: Error | undefined;
+        if (error) {
+          const code = (error as { code?: string }).code;
+          if (deadline?.expired && code === QUERY_CANCELED) failure = new QueryTimeoutError(limits.timeoutMs, error);
+          else {
+            if (isConnectionFailure(error)) destroy = error;
+            failure = toDriverError(error, this.name);
+          }
+        }
+        // The next queued statement asks the pool for a connection now, so this one is handed straight to it.
+        slot?.release();
+        client.release(destroy ?? (deadline?.expired ? new Error('statement was cancelled') : undefined));
+        if (failure) return callback(failure);
+        let value: T;
+        try {
+          value = finish(result);
+        } catch (finishError) {
+          return callback(finishError as Error);
+        }
+        callback(undefined, value);
       };
-      connect(send);
-    });
+      try {
+        sender(client, done);
+      } catch (error) {
+        done(error as Error, undefined as unknown as pg.QueryResult);
+      }
+    };
+    connect(send);
   }
 
   private async cancelOnServer(client: pg.PoolClient): Promise<void> {

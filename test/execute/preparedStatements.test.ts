@@ -109,7 +109,7 @@ describe('automatic prepared statements on PostgreSQL', () => {
   it('prepares what Kysely, Drizzle and pg code send through qo.pool, keeping their rowMode and their own names', async () => {
     const qo = await open();
     const text = 'select id, balance from accounts where id = $1';
-    for (const id of [1, 2, 3]) expect((await qo.pool.query({ text, values: [id], rowMode: 'array' })).rows).toEqual([[id, id * 10]]);
+    for (const id of [1, 2, 3]) expect((await qo.pool.query({ text, values: [id], rowMode: 'array' }))!.rows).toEqual([[id, id * 10]]);
     await qo.pool.query({ name: 'mine', text: 'select balance from accounts where id = $1', values: [4] });
     await qo.pool.query({ name: 'mine', text: 'select balance from accounts where id = $1', values: [5] });
     const statements = (await qo.query<{ name: string; statement: string }>("select name, statement from pg_prepared_statements order by statement")).rows;
