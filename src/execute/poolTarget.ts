@@ -41,6 +41,12 @@ export class PoolTarget implements ExecutionTarget {
   readonly maxConnections: number;
   private cancels = 0;
   private validationFailures = 0;
+  /**
+   * A connection whose statement just ended, offered to the statement its freed slot starts next (in
+   * the same synchronous turn): handed over directly, it skips the pool's release and checkout (an
+   * idle timer armed and cleared, listeners and events) on every statement of a saturated pool.
+   */
+  private spare: pg.PoolClient | undefined;
   /** Running statements' timeouts: one timer per timeout length, not one per statement. */
   private readonly deadlines = new Deadlines<pg.PoolClient>((deadline) => void this.cancelOnServer(deadline.subject));
 
@@ -204,12 +210,18 @@ export class PoolTarget implements ExecutionTarget {
    */
   private run<T>(send: Send, limits: RunLimits, slot: SlotHandle | undefined, finish: (result: pg.QueryResult) => T, unprepared: Send | undefined, callback: Outcome<T>): void {
     let fallback = unprepared;
-    const connect = (sender: Send) =>
+    const connect = (sender: Send) => {
+      const handed = this.spare;
+      if (handed !== undefined) {
+        this.spare = undefined;
+        return onConnection(handed, sender);
+      }
       this.pool.connect((error, client) => {
         if (error || !client) return callback(this.connectFailure(error));
         if (!this.needsValidation(client)) return onConnection(client, sender);
         this.revalidated(client).then((valid) => onConnection(valid, sender), failureTo(callback));
       });
+    };
     const onConnection = (client: pg.PoolClient, sender: Send) => {
       const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
       let settled = false;
@@ -233,9 +245,19 @@ export class PoolTarget implements ExecutionTarget {
             failure = toDriverError(error, this.name);
           }
         }
-        // The next queued statement asks the pool for a connection now, so this one is handed straight to it.
-        slot?.release();
-        client.release(destroy ?? (deadline?.expired ? new Error('statement was cancelled') : undefined));
+        if (!error && !deadline?.expired && this.mayHandOver(client)) {
+          // The next queued statement starts inside slot.release() and takes this connection as it is
+          // (node-postgres calls a statement back after ReadyForQuery: the connection is idle now).
+          this.spare = client;
+          slot?.release();
+          if (this.spare === client) {
+            this.spare = undefined;
+            client.release();
+          }
+        } else {
+          slot?.release();
+          client.release(destroy ?? (deadline?.expired ? new Error('statement was cancelled') : undefined));
+        }
         if (failure) return callback(failure);
         let value: T;
         try {
@@ -252,6 +274,17 @@ export class PoolTarget implements ExecutionTarget {
       }
     };
     connect(send);
+  }
+
+  /**
+   * A connection may skip the pool only while nobody else waits for one of the pool's connections
+   * (plain pg users of the same pool keep their turn) and the pool has not retired it
+   * (`maxLifetimeSeconds`: pg-pool marks such a client and drops it at its next release).
+   */
+  private mayHandOver(client: pg.PoolClient): boolean {
+    if (this.pool.waitingCount > 0) return false;
+    const expired = (this.pool as unknown as { _expired?: WeakSet<object> })._expired;
+    return expired === undefined ? false : !expired.has(client);
   }
 
   private async cancelOnServer(client: pg.PoolClient): Promise<void> {
