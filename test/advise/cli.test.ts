@@ -54,7 +54,8 @@ describe('qopt advise / health / views on real PostgreSQL', () => {
     expect(exitCode).toBe(0);
     expect(output).toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS qopt_accounts_email\S* ON accounts \(email\)/);
     const driver = await openDriver(schema.url);
-    const indexes = await driver.query("SELECT 1 FROM pg_indexes WHERE indexname LIKE 'qopt_%'");
+    // Only this test's schema: other schemas on the shared server may hold indexes of their own.
+    const indexes = await driver.query("SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'qopt_%'", [schema.name]);
     await driver.close();
     expect(indexes.rowCount).toBe(0);
   });
