@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 
 /** Where the analytics copy lives when `database.duckdbPath` is not set. */
@@ -61,21 +61,22 @@ export class DuckDbDriver {
 
   /** Runs one statement with positional parameters (`$1`, `$2`, …). */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
-    const connection = await this.instance.connect();
-    try {
-      const reader = await connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined);
-      const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
-      return { rows, rowCount: rows.length, columns: reader.columnNames() };
-    } catch (error) {
-      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
-    } finally {
-      connection.closeSync();
-    }
+    return this.session((session) => session.query(sql, params));
   }
 
   /** Runs statements without parameters. */
   async exec(sql: string): Promise<void> {
     await this.query(sql);
+  }
+
+  /** Runs `work` on one connection of its own: TEMP tables and transactions live as long as it runs. */
+  async session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await work(new DuckDbSession(connection));
+    } finally {
+      connection.closeSync();
+    }
   }
 
   /** The tables a DuckDB statement reads, by DuckDB's own parser (DuckDB SQL is not always PostgreSQL SQL). */
@@ -109,6 +110,27 @@ export class DuckDbDriver {
   /** Closes the file; the driver is unusable afterwards. */
   async close(): Promise<void> {
     this.instance.closeSync();
+  }
+}
+
+/** One DuckDB connection (`DuckDbDriver.session`): statements run one after another, sharing TEMP tables. */
+export class DuckDbSession {
+  constructor(private readonly connection: DuckDBConnection) {}
+
+  /** Runs one statement with positional parameters (`$1`, `$2`, …). */
+  async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined);
+      const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+      return { rows, rowCount: rows.length, columns: reader.columnNames() };
+    } catch (error) {
+      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+    }
+  }
+
+  /** Runs statements without parameters. */
+  async exec(sql: string): Promise<void> {
+    await this.query(sql);
   }
 }
 
