@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 
 /** Where the analytics copy lives when `database.duckdbPath` is not set. */
@@ -34,11 +34,69 @@ export interface DuckDbOpenOptions {
   readOnly?: boolean;
 }
 
+/** Idle connections kept for reuse; more concurrent queries than this open (and then close) connections of their own. */
+const IDLE_CONNECTIONS = 4;
+/** Prepared statements kept per connection, least recently used dropped first. */
+const STATEMENTS_PER_CONNECTION = 64;
+
+function queryError(error: unknown): QueryError {
+  return new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+}
+
+function resultSetOf(reader: DuckDBResultReader): DuckDbResultSet {
+  const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+  return { rows, rowCount: rows.length, columns: reader.columnNames() };
+}
+
 /**
- * A DuckDB database file (`@duckdb/node-api`) for aggregation-heavy reads. Each statement gets its own
- * connection, so concurrent reads run in parallel inside DuckDB instead of queueing on one connection.
+ * A connection that keeps its statements prepared: a repeated statement skips DuckDB's parse, bind and
+ * optimize (≈ 0.3–0.4 ms of a 5 ms aggregation, measured) and is only bound to its new parameters.
+ */
+class PreparingConnection {
+  private readonly statements = new Map<string, DuckDBPreparedStatement>();
+
+  constructor(readonly connection: DuckDBConnection) {}
+
+  async query(sql: string, params: readonly unknown[]): Promise<DuckDbResultSet> {
+    const prepared = this.statements.get(sql) ?? (await this.prepare(sql));
+    if (!prepared) return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
+    // Re-inserting keeps the Map in least-recently-used order.
+    this.statements.delete(sql);
+    this.statements.set(sql, prepared);
+    prepared.clearBindings();
+    if (params.length > 0) prepared.bind(params as DuckDBValue[]);
+    return resultSetOf(await prepared.runAndReadAll());
+  }
+
+  /** Prepares a single statement; a script of several runs unprepared, as `runAndReadAll` runs it. */
+  private async prepare(sql: string): Promise<DuckDBPreparedStatement | undefined> {
+    const extracted = await this.connection.extractStatements(sql);
+    if (extracted.count !== 1) return undefined;
+    const prepared = await extracted.prepare(0);
+    this.statements.set(sql, prepared);
+    if (this.statements.size > STATEMENTS_PER_CONNECTION) {
+      const [oldest, statement] = this.statements.entries().next().value!;
+      this.statements.delete(oldest);
+      statement.destroySync();
+    }
+    return prepared;
+  }
+
+  close(): void {
+    for (const statement of this.statements.values()) statement.destroySync();
+    this.statements.clear();
+    this.connection.closeSync();
+  }
+}
+
+/**
+ * A DuckDB database file (`@duckdb/node-api`) for aggregation-heavy reads. Each concurrent statement gets a
+ * connection of its own, so concurrent reads run in parallel inside DuckDB instead of queueing on one
+ * connection; idle connections are kept with their prepared statements.
  */
 export class DuckDbDriver {
+  private readonly idle: PreparingConnection[] = [];
+
   private constructor(
     private readonly instance: DuckDBInstance,
     /** The file, or `:memory:`. */
@@ -59,14 +117,24 @@ export class DuckDbDriver {
     }
   }
 
-  /** Runs one statement with positional parameters (`$1`, `$2`, …). */
+  /** Runs one statement with positional parameters (`$1`, `$2`, …) on an idle connection, prepared once per connection. */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
-    return this.session((session) => session.query(sql, params));
+    const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
+    try {
+      const result = await connection.query(sql, params);
+      if (this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
+      else connection.close();
+      return result;
+    } catch (error) {
+      // A failed statement may leave the connection mid-transaction: never hand it out again.
+      connection.close();
+      throw queryError(error);
+    }
   }
 
-  /** Runs statements without parameters. */
+  /** Runs a script of statements without parameters, on a connection of its own. */
   async exec(sql: string): Promise<void> {
-    await this.query(sql);
+    await this.session((session) => session.exec(sql));
   }
 
   /** Runs `work` on one connection of its own: TEMP tables and transactions live as long as it runs. */
@@ -85,7 +153,7 @@ export class DuckDbDriver {
     try {
       return [...connection.getTableNames(sql, false)];
     } catch (error) {
-      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+      throw queryError(error);
     } finally {
       connection.closeSync();
     }
@@ -109,6 +177,7 @@ export class DuckDbDriver {
 
   /** Closes the file; the driver is unusable afterwards. */
   async close(): Promise<void> {
+    for (const connection of this.idle.splice(0)) connection.close();
     this.instance.closeSync();
   }
 }
@@ -120,11 +189,9 @@ export class DuckDbSession {
   /** Runs one statement with positional parameters (`$1`, `$2`, …). */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
     try {
-      const reader = await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined);
-      const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
-      return { rows, rowCount: rows.length, columns: reader.columnNames() };
+      return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
     } catch (error) {
-      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+      throw queryError(error);
     }
   }
 
