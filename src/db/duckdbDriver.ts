@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 
@@ -54,12 +54,17 @@ function resultSetOf(reader: DuckDBResultReader): DuckDbResultSet {
  */
 class PreparingConnection {
   private readonly statements = new Map<string, DuckDBPreparedStatement>();
+  /** False once it ran anything but a SELECT: a BEGIN or a SET would leak into the next borrower's statements. */
+  reusable = true;
 
   constructor(readonly connection: DuckDBConnection) {}
 
   async query(sql: string, params: readonly unknown[]): Promise<DuckDbResultSet> {
     const prepared = this.statements.get(sql) ?? (await this.prepare(sql));
-    if (!prepared) return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
+    if (!prepared) {
+      this.reusable = false;
+      return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
+    }
     // Re-inserting keeps the Map in least-recently-used order.
     this.statements.delete(sql);
     this.statements.set(sql, prepared);
@@ -68,11 +73,15 @@ class PreparingConnection {
     return resultSetOf(await prepared.runAndReadAll());
   }
 
-  /** Prepares a single statement; a script of several runs unprepared, as `runAndReadAll` runs it. */
+  /** Prepares a single SELECT; anything else (a script, a write, a SET) runs unprepared, as `runAndReadAll` runs it. */
   private async prepare(sql: string): Promise<DuckDBPreparedStatement | undefined> {
     const extracted = await this.connection.extractStatements(sql);
     if (extracted.count !== 1) return undefined;
     const prepared = await extracted.prepare(0);
+    if (prepared.statementType !== StatementType.SELECT) {
+      prepared.destroySync();
+      return undefined;
+    }
     this.statements.set(sql, prepared);
     if (this.statements.size > STATEMENTS_PER_CONNECTION) {
       const [oldest, statement] = this.statements.entries().next().value!;
@@ -119,10 +128,15 @@ export class DuckDbDriver {
 
   /** Runs one statement with positional parameters (`$1`, `$2`, …) on an idle connection, prepared once per connection. */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
+    return this.withIdleConnection((connection) => connection.query(sql, params));
+  }
+
+  /** Lends an idle connection (or a new one) to `work` and takes it back, unless `work` failed. */
+  private async withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
     const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
     try {
-      const result = await connection.query(sql, params);
-      if (this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
+      const result = await work(connection);
+      if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
       else connection.close();
       return result;
     } catch (error) {
@@ -149,15 +163,9 @@ export class DuckDbDriver {
 
   /** The tables a DuckDB statement reads, by DuckDB's own parser (DuckDB SQL is not always PostgreSQL SQL). */
   async tablesOf(sql: string): Promise<string[]> {
-    const connection = await this.instance.connect();
-    try {
-      return [...connection.getTableNames(sql, false)];
-    } catch (error) {
-      throw queryError(error);
-    } finally {
-      connection.closeSync();
-    }
+    return this.withIdleConnection((connection) => [...connection.connection.getTableNames(sql, false)]);
   }
+
 
   /** What `qopt duckdb sync` copied into this file; empty when it never ran. */
   async syncedTables(): Promise<SyncedTable[]> {

@@ -33,6 +33,14 @@ describe('DuckDbDriver', () => {
     expect((await duck.query('CREATE TABLE u (x INTEGER); INSERT INTO u VALUES (1), (2); SELECT sum(x) AS s FROM u')).rows).toEqual([{ s: '3' }]);
   });
 
+  it('never lends a connection left inside a transaction or with a changed setting to the next statement', async () => {
+    await duck.query('BEGIN');
+    await duck.query("SET TimeZone = 'Asia/Tokyo'");
+    expect((await duck.query("SELECT current_setting('TimeZone') AS zone")).rows).not.toEqual([{ zone: 'Asia/Tokyo' }]);
+    await duck.query('INSERT INTO t VALUES (10, $1)', ['v10']);
+    expect((await duck.query('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: '11' }]);
+  });
+
   it('reports a failed statement as a QueryError and keeps answering afterwards, concurrently too', async () => {
     await expect(duck.query('SELECT * FROM missing')).rejects.toBeInstanceOf(QueryError);
     const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => duck.query('SELECT count(*) AS n FROM t WHERE id < $1', [index])));
