@@ -210,13 +210,19 @@ async function writeCopy(session: DuckDbSession, table: StagedTable, dictionarie
   const select = table.columns.map((column) => `${quoteIdentifier(column.name)}::${typeOf(column)}`).join(', ');
   const orderClause = table.orderedBy.length > 0 ? ` ORDER BY ${table.orderedBy.map(quoteIdentifier).join(', ')}` : '';
   const name = table.source.replace(/'/g, "''");
-  await session.exec(
-    `BEGIN; CREATE OR REPLACE TABLE ${target} (${definition});
-     INSERT INTO ${target} SELECT ${select} FROM ${table.staging}${orderClause};
-     DELETE FROM ${SYNC_TABLE} WHERE table_name = '${name}';
-     INSERT INTO ${SYNC_TABLE} VALUES ('${name}', '${sourceTarget.replace(/'/g, "''")}', '${table.stamp}', ${table.rows}, now()::timestamp); COMMIT;
-     DROP TABLE ${table.staging};`,
-  );
+  try {
+    await session.exec(
+      `BEGIN; CREATE OR REPLACE TABLE ${target} (${definition});
+       INSERT INTO ${target} SELECT ${select} FROM ${table.staging}${orderClause};
+       DELETE FROM ${SYNC_TABLE} WHERE table_name = '${name}';
+       INSERT INTO ${SYNC_TABLE} VALUES ('${name}', '${sourceTarget.replace(/'/g, "''")}', '${table.stamp}', ${table.rows}, now()::timestamp); COMMIT;`,
+    );
+  } catch (error) {
+    // The session goes on (dropping the dictionaries): leave the failed transaction first. The copy stays as it was.
+    await session.exec('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  await session.exec(`DROP TABLE ${table.staging}`);
   table.seconds += (performance.now() - started) / 1000;
   return table.columns.filter((column) => typeOf(column) !== duckDbTypeOf(column.type)).map((column) => column.name);
 }
