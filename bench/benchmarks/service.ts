@@ -45,8 +45,25 @@ async function recordFingerprints(qo: Optimizer, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) await qo.query(`SELECT q${i}.x FROM (SELECT 1 AS x) AS q${i}`);
 }
 
+/** avg() is exact numeric on PostgreSQL and a double on DuckDB: equal to the double's precision, nothing looser. */
+const AVG_RELATIVE_TOLERANCE = 1e-12;
+
+function sameAverage(postgresql: unknown, duckdb: unknown): boolean {
+  const expected = Number(postgresql);
+  const actual = Number(duckdb);
+  return Number.isFinite(expected) && Math.abs(expected - actual) <= AVG_RELATIVE_TOLERANCE * Math.abs(expected);
+}
+
+/** Same sectors in the same order, the same counts and volume sums (exact), the same mean close. */
 function sameAggregates(postgresql: Array<Record<string, unknown>>, duckdb: Array<Record<string, unknown>>): boolean {
-  return postgresql.length === duckdb.length && postgresql.every((row, index) => row.sector === duckdb[index]!.sector && String(row.prices) === String(duckdb[index]!.prices));
+  return (
+    postgresql.length > 0 &&
+    postgresql.length === duckdb.length &&
+    postgresql.every((row, index) => {
+      const other = duckdb[index]!;
+      return row.sector === other.sector && String(row.prices) === String(other.prices) && String(row.volume) === String(other.volume) && sameAverage(row.avg_close, other.avg_close);
+    })
+  );
 }
 
 async function timedMs(work: () => Promise<unknown>): Promise<number> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 
 /** Where the analytics copy lives when `database.duckdbPath` is not set. */
@@ -34,11 +34,78 @@ export interface DuckDbOpenOptions {
   readOnly?: boolean;
 }
 
+/** Idle connections kept for reuse; more concurrent queries than this open (and then close) connections of their own. */
+const IDLE_CONNECTIONS = 4;
+/** Prepared statements kept per connection, least recently used dropped first. */
+const STATEMENTS_PER_CONNECTION = 64;
+
+function queryError(error: unknown): QueryError {
+  return new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+}
+
+function resultSetOf(reader: DuckDBResultReader): DuckDbResultSet {
+  const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+  return { rows, rowCount: rows.length, columns: reader.columnNames() };
+}
+
 /**
- * A DuckDB database file (`@duckdb/node-api`) for aggregation-heavy reads. Each statement gets its own
- * connection, so concurrent reads run in parallel inside DuckDB instead of queueing on one connection.
+ * A connection that keeps its statements prepared: a repeated statement skips DuckDB's parse, bind and
+ * optimize (≈ 0.3–0.4 ms of a 5 ms aggregation, measured) and is only bound to its new parameters.
+ */
+class PreparingConnection {
+  private readonly statements = new Map<string, DuckDBPreparedStatement>();
+  /** False once it ran anything but a SELECT: a BEGIN or a SET would leak into the next borrower's statements. */
+  reusable = true;
+
+  constructor(readonly connection: DuckDBConnection) {}
+
+  async query(sql: string, params: readonly unknown[]): Promise<DuckDbResultSet> {
+    const prepared = this.statements.get(sql) ?? (await this.prepare(sql));
+    if (!prepared) {
+      this.reusable = false;
+      return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
+    }
+    // Re-inserting keeps the Map in least-recently-used order.
+    this.statements.delete(sql);
+    this.statements.set(sql, prepared);
+    prepared.clearBindings();
+    if (params.length > 0) prepared.bind(params as DuckDBValue[]);
+    return resultSetOf(await prepared.runAndReadAll());
+  }
+
+  /** Prepares a single SELECT; anything else (a script, a write, a SET) runs unprepared, as `runAndReadAll` runs it. */
+  private async prepare(sql: string): Promise<DuckDBPreparedStatement | undefined> {
+    const extracted = await this.connection.extractStatements(sql);
+    if (extracted.count !== 1) return undefined;
+    const prepared = await extracted.prepare(0);
+    if (prepared.statementType !== StatementType.SELECT) {
+      prepared.destroySync();
+      return undefined;
+    }
+    this.statements.set(sql, prepared);
+    if (this.statements.size > STATEMENTS_PER_CONNECTION) {
+      const [oldest, statement] = this.statements.entries().next().value!;
+      this.statements.delete(oldest);
+      statement.destroySync();
+    }
+    return prepared;
+  }
+
+  close(): void {
+    for (const statement of this.statements.values()) statement.destroySync();
+    this.statements.clear();
+    this.connection.closeSync();
+  }
+}
+
+/**
+ * A DuckDB database file (`@duckdb/node-api`) for aggregation-heavy reads. Each concurrent statement gets a
+ * connection of its own, so concurrent reads run in parallel inside DuckDB instead of queueing on one
+ * connection; idle connections are kept with their prepared statements.
  */
 export class DuckDbDriver {
+  private readonly idle: PreparingConnection[] = [];
+
   private constructor(
     private readonly instance: DuckDBInstance,
     /** The file, or `:memory:`. */
@@ -59,36 +126,46 @@ export class DuckDbDriver {
     }
   }
 
-  /** Runs one statement with positional parameters (`$1`, `$2`, …). */
+  /** Runs one statement with positional parameters (`$1`, `$2`, …) on an idle connection, prepared once per connection. */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
-    const connection = await this.instance.connect();
+    return this.withIdleConnection((connection) => connection.query(sql, params));
+  }
+
+  /** Lends an idle connection (or a new one) to `work` and takes it back, unless `work` failed. */
+  private async withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
+    const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
     try {
-      const reader = await connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined);
-      const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
-      return { rows, rowCount: rows.length, columns: reader.columnNames() };
+      const result = await work(connection);
+      if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
+      else connection.close();
+      return result;
     } catch (error) {
-      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
-    } finally {
-      connection.closeSync();
+      // A failed statement may leave the connection mid-transaction: never hand it out again.
+      connection.close();
+      throw queryError(error);
     }
   }
 
-  /** Runs statements without parameters. */
+  /** Runs a script of statements without parameters, on a connection of its own. */
   async exec(sql: string): Promise<void> {
-    await this.query(sql);
+    await this.session((session) => session.exec(sql));
+  }
+
+  /** Runs `work` on one connection of its own: TEMP tables and transactions live as long as it runs. */
+  async session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      return await work(new DuckDbSession(connection));
+    } finally {
+      connection.closeSync();
+    }
   }
 
   /** The tables a DuckDB statement reads, by DuckDB's own parser (DuckDB SQL is not always PostgreSQL SQL). */
   async tablesOf(sql: string): Promise<string[]> {
-    const connection = await this.instance.connect();
-    try {
-      return [...connection.getTableNames(sql, false)];
-    } catch (error) {
-      throw new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
-    } finally {
-      connection.closeSync();
-    }
+    return this.withIdleConnection((connection) => [...connection.connection.getTableNames(sql, false)]);
   }
+
 
   /** What `qopt duckdb sync` copied into this file; empty when it never ran. */
   async syncedTables(): Promise<SyncedTable[]> {
@@ -108,7 +185,27 @@ export class DuckDbDriver {
 
   /** Closes the file; the driver is unusable afterwards. */
   async close(): Promise<void> {
+    for (const connection of this.idle.splice(0)) connection.close();
     this.instance.closeSync();
+  }
+}
+
+/** One DuckDB connection (`DuckDbDriver.session`): statements run one after another, sharing TEMP tables. */
+export class DuckDbSession {
+  constructor(private readonly connection: DuckDBConnection) {}
+
+  /** Runs one statement with positional parameters (`$1`, `$2`, …). */
+  async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
+    try {
+      return resultSetOf(await this.connection.runAndReadAll(sql, params.length > 0 ? (params as DuckDBValue[]) : undefined));
+    } catch (error) {
+      throw queryError(error);
+    }
+  }
+
+  /** Runs statements without parameters. */
+  async exec(sql: string): Promise<void> {
+    await this.query(sql);
   }
 }
 

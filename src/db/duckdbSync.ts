@@ -6,8 +6,10 @@ import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { UsageError } from '../errors.js';
 import type { Driver, DriverSession } from './driver.js';
+import { createDictionaries, DEFAULT_ENUM_MAX_VALUES, dropDictionaries } from './duckdbDictionaries.js';
+import type { Dictionary, ForeignKeyLink, StagedCopy } from './duckdbDictionaries.js';
 import { DuckDbDriver, SYNC_TABLE } from './duckdbDriver.js';
-import type { SyncedTable } from './duckdbDriver.js';
+import type { DuckDbSession, SyncedTable } from './duckdbDriver.js';
 import { PgDriver } from './pgDriver.js';
 
 /** How one synced table compares with its source now. */
@@ -20,8 +22,8 @@ export interface CopyFreshness {
 
 /** What `syncTablesToDuckDb` copied. */
 export interface SyncReport {
-  /** `orderedBy`: the columns the copy is sorted by (empty: source order). */
-  tables: Array<{ table: string; rows: number; stamp: string; seconds: number; orderedBy: string[] }>;
+  /** `orderedBy`: the columns the copy is sorted by (empty: source order); `enumColumns`: the text columns copied as ENUMs. */
+  tables: Array<{ table: string; rows: number; stamp: string; seconds: number; orderedBy: string[]; enumColumns: string[] }>;
   path: string;
 }
 
@@ -33,6 +35,12 @@ export interface SyncOptions {
    * the table. Default: the table's first date or timestamp column, if it has one; `[]` keeps source order.
    */
   orderBy?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Text columns with at most this many distinct values, each repeated four times or more on average (or
+   * compared with such a column: the same name, or a declared foreign key), are copied as ENUMs with one
+   * dictionary per group, so joins and GROUP BY on them run on integer codes. Default 65,535; 0 keeps VARCHAR.
+   */
+  enumMaxValues?: number;
 }
 
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
@@ -50,6 +58,8 @@ function sortColumns(table: string, columns: readonly SourceColumn[], options: S
 }
 
 const ROWS_PER_BATCH = 20_000;
+/** PostgreSQL's text types: the only candidates for an ENUM copy. */
+const TEXT_COLUMN = /^(text|character varying|character)(\(\d+\))?$/;
 /** Why a sync from the embedded database is refused. */
 export const NEEDS_POSTGRES = 'qopt duckdb sync needs a PostgreSQL server (postgres://…) as its source';
 const NULL_MARK = '\\N';
@@ -152,9 +162,76 @@ async function writeCsv(client: pg.PoolClient, table: string, file: string): Pro
   return rows;
 }
 
+interface StagedTable extends StagedCopy {
+  source: string;
+  stamp: string;
+  columns: SourceColumn[];
+  orderedBy: string[];
+  seconds: number;
+}
+
+/** Copies one table's rows into a TEMP table of the sync's DuckDB session, with the column types mapped from PostgreSQL. */
+async function stageTable(client: pg.PoolClient, session: DuckDbSession, table: string, file: string, index: number): Promise<Omit<StagedTable, 'stamp' | 'orderedBy'>> {
+  const started = performance.now();
+  const columns = await sourceColumns(client, table);
+  const rows = await writeCsv(client, table, file);
+  const staging = `_qopt_staging_${index}`;
+  const csvColumns = columns.map((column) => `'${column.name.replace(/'/g, "''")}': '${duckDbTypeOf(column.type)}'`).join(', ');
+  await session.exec(
+    `CREATE OR REPLACE TEMP TABLE ${staging} AS SELECT * FROM read_csv('${file}', columns = {${csvColumns}}, header = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', delim = ',')`,
+  );
+  rmSync(file, { force: true });
+  const textColumns = columns.filter((column) => TEXT_COLUMN.test(column.type)).map((column) => column.name);
+  return { source: table, table: table.split('.').pop()!, staging, rows, textColumns, columns, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Declared single-column foreign keys among the copied tables (and copies already in the file). */
+async function foreignKeyLinks(client: pg.PoolClient, tables: readonly string[]): Promise<ForeignKeyLink[]> {
+  const result = await client.query<{ child: string; child_column: string; parent: string; parent_column: string }>(
+    `WITH t AS (SELECT name, to_regclass(name)::oid AS oid FROM unnest($1::text[]) AS name)
+     SELECT ct.name AS child, a.attname AS child_column, pt.name AS parent, b.attname AS parent_column
+     FROM pg_constraint c JOIN t ct ON ct.oid = c.conrelid JOIN t pt ON pt.oid = c.confrelid
+     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+     JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = c.confkey[1]
+     WHERE c.contype = 'f' AND cardinality(c.conkey) = 1`,
+    [tables],
+  );
+  const copyOf = (name: string) => name.split('.').pop()!;
+  return result.rows.map((row) => ({ from: { table: copyOf(row.child), column: row.child_column }, to: { table: copyOf(row.parent), column: row.parent_column } }));
+}
+
+/** Replaces one copy and its sync record in one DuckDB transaction. */
+async function writeCopy(session: DuckDbSession, table: StagedTable, dictionaries: readonly Dictionary[], sourceTarget: string): Promise<string[]> {
+  const started = performance.now();
+  const typeOf = (column: SourceColumn) =>
+    dictionaries.find((dictionary) => dictionary.columns.some((entry) => entry.table === table.table && entry.column === column.name))?.type ?? duckDbTypeOf(column.type);
+  const target = quoteIdentifier(table.table);
+  const definition = table.columns.map((column) => `${quoteIdentifier(column.name)} ${typeOf(column)}`).join(', ');
+  const select = table.columns.map((column) => `${quoteIdentifier(column.name)}::${typeOf(column)}`).join(', ');
+  const orderClause = table.orderedBy.length > 0 ? ` ORDER BY ${table.orderedBy.map(quoteIdentifier).join(', ')}` : '';
+  const name = table.source.replace(/'/g, "''");
+  try {
+    await session.exec(
+      `BEGIN; CREATE OR REPLACE TABLE ${target} (${definition});
+       INSERT INTO ${target} SELECT ${select} FROM ${table.staging}${orderClause};
+       DELETE FROM ${SYNC_TABLE} WHERE table_name = '${name}';
+       INSERT INTO ${SYNC_TABLE} VALUES ('${name}', '${sourceTarget.replace(/'/g, "''")}', '${table.stamp}', ${table.rows}, now()::timestamp); COMMIT;`,
+    );
+  } catch (error) {
+    // The session goes on (dropping the dictionaries): leave the failed transaction first. The copy stays as it was.
+    await session.exec('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  await session.exec(`DROP TABLE ${table.staging}`);
+  table.seconds += (performance.now() - started) / 1000;
+  return table.columns.filter((column) => typeOf(column) !== duckDbTypeOf(column.type)).map((column) => column.name);
+}
+
 /**
  * Copies PostgreSQL tables into a DuckDB file, all from one REPEATABLE READ snapshot, and records each
  * table's generation stamp (taken before the snapshot, so a write racing the copy marks it stale).
+ * Low-cardinality text columns become ENUMs (`createDictionaries`), one shared dictionary per group of
+ * columns that are compared with each other.
  */
 export async function syncTablesToDuckDb(
   source: Driver,
@@ -166,35 +243,34 @@ export async function syncTablesToDuckDb(
   if (!(source instanceof PgDriver)) throw new UsageError(NEEDS_POSTGRES);
   if (tables.length === 0) throw new UsageError('name at least one table: --tables a,b');
   const stamps = await tableStamps(source, tables);
+  const missing = tables.find((table) => !stamps.get(table));
+  if (missing) throw new UsageError(`table "${missing}" does not exist in the source database`);
   const duck = await DuckDbDriver.open(duckdbPath);
   const scratch = mkdtempSync(join(tmpdir(), 'qopt-sync-'));
   const client = await source.pool.connect();
   const report: SyncReport = { tables: [], path: duck.path };
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'");
-    await duck.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_TABLE} (table_name VARCHAR PRIMARY KEY, source VARCHAR, stamp VARCHAR, rows BIGINT, synced_at TIMESTAMP)`);
-    for (const table of tables) {
-      const started = performance.now();
-      const stamp = stamps.get(table);
-      if (!stamp) throw new UsageError(`table "${table}" does not exist in the source database`);
-      const columns = await sourceColumns(client, table);
-      const file = join(scratch, `${table.replace(/\W/g, '_')}.csv`);
-      log(`copying ${table}`);
-      const rows = await writeCsv(client, table, file);
-      const target = quoteIdentifier(table.split('.').pop()!);
-      const definition = columns.map((column) => `${quoteIdentifier(column.name)} ${duckDbTypeOf(column.type)}`).join(', ');
-      const csvColumns = columns.map((column) => `'${column.name.replace(/'/g, "''")}': '${duckDbTypeOf(column.type)}'`).join(', ');
-      const orderedBy = sortColumns(table, columns, options);
-      const orderClause = orderedBy.length > 0 ? ` ORDER BY ${orderedBy.map(quoteIdentifier).join(', ')}` : '';
-      await duck.exec(
-        `BEGIN; CREATE OR REPLACE TABLE ${target} (${definition});
-         INSERT INTO ${target} SELECT * FROM read_csv('${file}', columns = {${csvColumns}}, header = false, nullstr = '\\N', allow_quoted_nulls = false, quote = '"', escape = '"', delim = ',')${orderClause};
-         DELETE FROM ${SYNC_TABLE} WHERE table_name = '${table.replace(/'/g, "''")}';
-         INSERT INTO ${SYNC_TABLE} VALUES ('${table.replace(/'/g, "''")}', '${source.target.replace(/'/g, "''")}', '${stamp}', ${rows}, now()::timestamp); COMMIT;`,
-      );
-      rmSync(file, { force: true });
-      report.tables.push({ table, rows, stamp, seconds: (performance.now() - started) / 1000, orderedBy });
-    }
+    await duck.session(async (session) => {
+      await session.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_TABLE} (table_name VARCHAR PRIMARY KEY, source VARCHAR, stamp VARCHAR, rows BIGINT, synced_at TIMESTAMP)`);
+      const staged: StagedTable[] = [];
+      for (const [index, table] of tables.entries()) {
+        log(`copying ${table}`);
+        const copy = await stageTable(client, session, table, join(scratch, `${index}.csv`), index);
+        staged.push({ ...copy, stamp: stamps.get(table)!, orderedBy: sortColumns(table, copy.columns, options) });
+      }
+      const earlier = (await session.query(`SELECT table_name FROM ${SYNC_TABLE}`)).rows.map((row) => String(row.table_name));
+      const links = await foreignKeyLinks(client, [...new Set([...tables, ...earlier])]);
+      const dictionaries = await createDictionaries(session, staged, links, options.enumMaxValues ?? DEFAULT_ENUM_MAX_VALUES);
+      try {
+        for (const table of staged) {
+          const enumColumns = await writeCopy(session, table, dictionaries, source.target);
+          report.tables.push({ table: table.source, rows: table.rows, stamp: table.stamp, seconds: table.seconds, orderedBy: table.orderedBy, enumColumns });
+        }
+      } finally {
+        await dropDictionaries(session, dictionaries);
+      }
+    });
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -61,10 +61,16 @@ describe('qopt serve and qopt duckdb', () => {
     await client.end();
     const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
     expect(sync.status, sync.stderr).toBe(0);
-    expect(JSON.parse(sync.stdout)).toMatchObject({ tables: [{ table: 'things', rows: 2 }] });
+    expect(JSON.parse(sync.stdout)).toMatchObject({ tables: [{ table: 'things', rows: 2, enumColumns: [] }] });
     const status = spawnSync(process.execPath, [BIN, 'duckdb', 'status', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject([{ table: 'things', rows: 2, fresh: true }]);
+  });
+
+  it('refuses an --enum-max-values that is not a whole number', () => {
+    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', schema.url, '--enum-max-values', '-1'], { cwd: dir, encoding: 'utf8' });
+    expect(sync.status).toBe(1);
+    expect(sync.stderr).toContain('--enum-max-values takes a whole number');
   });
 
   it('refuses to sync from the embedded database with one clear line', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from '../../db/duckdbDriver.js';
+import { DEFAULT_ENUM_MAX_VALUES } from '../../db/duckdbDictionaries.js';
 import { copyFreshness, syncTablesToDuckDb } from '../../db/duckdbSync.js';
 import { openDriver, parseDatabaseLocation } from '../../db/openDriver.js';
 import { NEEDS_POSTGRES } from '../../db/duckdbSync.js';
@@ -11,6 +12,7 @@ interface DuckDbOptions {
   database?: string;
   file?: string;
   orderBy?: string;
+  enumMaxValues?: string;
   json?: boolean;
 }
 
@@ -30,6 +32,13 @@ function orderByOf(specs: string | undefined): Record<string, string[]> | undefi
   return orderBy;
 }
 
+function enumMaxValuesOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--enum-max-values takes a whole number (0 keeps every text column VARCHAR), got "${value}"`);
+  return limit;
+}
+
 /** `qopt duckdb sync | status`: the DuckDB analytics copy of PostgreSQL tables. */
 export function registerDuckDb(program: Command): void {
   const duckdb = program.command('duckdb').description('the DuckDB analytics copy used by hybrid queries');
@@ -40,19 +49,22 @@ export function registerDuckDb(program: Command): void {
       .requiredOption('--tables <list>', 'comma-separated table names')
       .option('--file <path>', `DuckDB file (default $QOPT_DUCKDB_PATH, else ${DEFAULT_DUCKDB_PATH})`)
       .option('--order-by <specs>', 'sort copies for range filters: table:col[+col] pairs, comma-separated ("prices:date"; "prices:" keeps source order); default: each table\'s first date / timestamp column')
+      .option('--enum-max-values <n>', `copy text columns with at most n distinct values (repeated, or compared with such a column) as ENUMs; 0: all VARCHAR (default ${DEFAULT_ENUM_MAX_VALUES})`)
       .option('--json', 'print the report as JSON')
       .exitOverride(),
   ).action(async (options: DuckDbOptions) => {
+    const enumMaxValues = enumMaxValuesOf(options.enumMaxValues);
     const tables = (options.tables ?? '').split(',').map((name) => name.trim()).filter(Boolean);
     const url = databaseUrlOf(options);
     if (parseDatabaseLocation(url).kind !== 'postgres') throw new UsageError(NEEDS_POSTGRES);
     const source = await openDriver(url);
     try {
-      const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`), { orderBy: orderByOf(options.orderBy) });
+      const report = await syncTablesToDuckDb(source, duckdbPathOf(options), tables, (message) => process.stderr.write(`${message}\n`), { orderBy: orderByOf(options.orderBy), enumMaxValues });
       if (options.json) return printJson(report);
       for (const table of report.tables) {
         const order = table.orderedBy.length > 0 ? `, sorted by ${table.orderedBy.join(', ')}` : '';
-        process.stdout.write(`${table.table}: ${table.rows.toLocaleString('en-US')} rows in ${table.seconds.toFixed(1)} s (generation ${table.stamp}${order})\n`);
+        const enums = table.enumColumns.length > 0 ? `, ENUM: ${table.enumColumns.join(', ')}` : '';
+        process.stdout.write(`${table.table}: ${table.rows.toLocaleString('en-US')} rows in ${table.seconds.toFixed(1)} s (generation ${table.stamp}${order}${enums})\n`);
       }
       process.stdout.write(`written to ${report.path}\n`);
     } finally {
