@@ -100,19 +100,19 @@ async function edgeCheck(driver: Driver, catalog: Catalog, original: { sql: stri
 }
 
 /** The cost test with the candidate's proposed indexes (HypoPG), or null when it proposes none. */
-async function supportingCost(driver: Driver, original: { sql: string; params: readonly unknown[] }, today: CostEstimate, candidate: RewriteCandidate, maxCostRatio: number): Promise<(SupportingIndexVerdict & { cheapEnough: boolean }) | null> {
+async function supportingCost(driver: Driver, original: { sql: string; params: readonly unknown[] }, today: CostEstimate, candidate: RewriteCandidate, maxCostRatio: number): Promise<{ verdict: SupportingIndexVerdict; cheapEnough: boolean } | null> {
   const indexes = candidate.supportingIndexes ?? [];
   if (indexes.length === 0) return null;
   const statements = indexes.map((index) => createIndexStatement(index, candidateName(index), true));
   // The original is priced with the indexes too: once they exist it may use them as well, and the proof then compares both.
   const what = await hypotheticalCost(driver, [original, candidate], indexes);
-  if (!what.ok) return { statements, after: null, before: null, costRatio: null, costRatioToToday: null, provenWithIndexes: false, cheapEnough: false, reason: what.reason };
+  if (!what.ok) return { cheapEnough: false, verdict: { statements, before: null, after: null, costRatio: null, costRatioToToday: null, provenWithIndexes: false, reason: what.reason } };
   const [before, after] = what.costs as [CostEstimate, CostEstimate];
   const costRatioToToday = today.totalCost > 0 ? after.totalCost / today.totalCost : 1;
   const costRatio = before.totalCost > 0 ? after.totalCost / before.totalCost : 1;
   const cheapEnough = costRatio <= maxCostRatio;
-  const reason = cheapEnough ? undefined : `with the proposed index the original is priced close to the rewrite (HypoPG estimate: ratio ${costRatio.toFixed(3)} > ${maxCostRatio}); the index alone brings most of the gain`;
-  return { statements, before, after, costRatio, costRatioToToday, provenWithIndexes: false, cheapEnough, ...(reason ? { reason } : {}) };
+  const reason = `with the proposed index on both sides the rewrite is not cheaper enough (HypoPG estimate: ratio ${costRatio.toFixed(3)} > ${maxCostRatio})`;
+  return { cheapEnough, verdict: { statements, before, after, costRatio, costRatioToToday, provenWithIndexes: false, ...(cheapEnough ? {} : { reason }) } };
 }
 
 /**
@@ -135,18 +135,18 @@ export async function verifyRewrite(driver: Driver, catalog: Catalog, original: 
   const costRatio = before.totalCost > 0 ? after.totalCost / before.totalCost : 1;
   const measured = { before, after, costRatio, improvementPercent: improvementPercent(before, after) };
   const supporting = await supportingCost(driver, original, before, candidate, options.maxCostRatio);
-  const { cheapEnough: cheapWithIndexes = false, ...supportingVerdict } = supporting ?? {};
+  const cheapWithIndexes = supporting?.cheapEnough ?? false;
   const reasons: string[] = [];
   const cheapNow = costRatio <= options.maxCostRatio;
   if (!cheapNow) {
-    const withIndexes = cheapWithIndexes && supporting?.costRatio != null ? `; with its proposed index the ratio is ${supporting.costRatio.toFixed(2)}: create it, then verify again` : '';
+    const withIndexes = cheapWithIndexes ? `; with its proposed index the ratio is ${supporting!.verdict.costRatio!.toFixed(2)}: create it, then verify again` : '';
     reasons.push(`not cheaper enough by the planner: cost ${after.totalCost.toFixed(0)} vs ${before.totalCost.toFixed(0)} (ratio ${costRatio.toFixed(2)} > ${options.maxCostRatio})${withIndexes}`);
   }
   if (!cheapNow && !cheapWithIndexes) {
     // Cheap test first: a rewrite the planner prices too high is never applied, so its rows need not be compared
     // (running it could cost far more than the original).
     const skipped = { equal: false, rows: 0, reason: 'not compared: the cost test failed' };
-    return { proven: false, reasons, ...measured, live: skipped, edge: { ...skipped, tables: {} }, supportingIndexes: supporting ? (supportingVerdict as SupportingIndexVerdict) : null };
+    return { proven: false, reasons, ...measured, live: skipped, edge: { ...skipped, tables: {} }, supportingIndexes: supporting?.verdict ?? null };
   }
   // Without its index a rewrite priced above the original could run far longer than it (a LATERAL probe per group
   // over a sequential scan): it is compared on edge-case data only, and in full once the index exists.
@@ -158,6 +158,6 @@ export async function verifyRewrite(driver: Driver, catalog: Catalog, original: 
   if (!edge.equal) rowReasons.push(`different rows on generated edge-case data: ${edge.reason}`);
   if (edge.equal && edge.rows === 0 && live.rows === 0) rowReasons.push('no rows on either data set: equality is not shown');
   reasons.push(...rowReasons);
-  const verdictOfIndexes = supporting ? { ...(supportingVerdict as SupportingIndexVerdict), provenWithIndexes: cheapWithIndexes && rowReasons.length === 0 } : null;
+  const verdictOfIndexes = supporting ? { ...supporting.verdict, provenWithIndexes: cheapWithIndexes && rowReasons.length === 0 } : null;
   return { proven: cheapNow && reasons.length === 0, reasons, ...measured, live, edge, supportingIndexes: verdictOfIndexes };
 }
