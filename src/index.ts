@@ -47,7 +47,7 @@ export type { RewriteCandidate, RewritePlan } from './rewrite/rewriter.js';
 export { rewriteRules } from './rewrite/rules/index.js';
 export type { RewriteRule, RewriteContext, RewriteOutcome } from './rewrite/rule.js';
 export { verifyRewrite } from './rewrite/verify.js';
-export type { RewriteVerdict, VerifyOptions } from './rewrite/verify.js';
+export type { RewriteVerdict, SupportingIndexVerdict, VerifyOptions } from './rewrite/verify.js';
 export { AutoRewriter } from './rewrite/autoRewriter.js';
 export type { AutoRewriteEvent, AutoRewriterOptions } from './rewrite/autoRewriter.js';
 export { EdgeDataError } from './rewrite/errors.js';

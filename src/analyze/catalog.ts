@@ -12,6 +12,8 @@ export interface CatalogColumn {
 export interface CatalogIndex {
   name: string;
   columns: Array<string | null>;
+  /** Per key column, whether it is stored DESC (`pg_index.indoption`); absent when unknown. */
+  descending?: boolean[];
   unique: boolean;
   partial: boolean;
 }
@@ -80,7 +82,9 @@ SELECT n.nspname AS schema, c.relname AS name, c.reltuples::float8 AS reltuples,
   (SELECT coalesce(json_agg(json_build_object(
       'name', ic.relname, 'unique', i.indisunique, 'primary', i.indisprimary, 'partial', i.indpred IS NOT NULL,
       'columns', (SELECT json_agg((SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = k.attnum AND k.attnum > 0) ORDER BY k.ord)
-                  FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)))), '[]')
+                  FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)),
+      'descending', (SELECT json_agg((i.indoption[k.ord - 1] & 1) = 1 ORDER BY k.ord)
+                  FROM generate_series(1, i.indnkeyatts) AS k(ord)))), '[]')
      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisvalid) AS indexes
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = to_regclass($1)`;

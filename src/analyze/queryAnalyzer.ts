@@ -44,6 +44,11 @@ export interface QueryReport {
     suggestions: Array<{ rule: string; sql: string; notes: string[] }>;
     /** The cheapest proven rewrite, if any. */
     best: VerifiedRewrite | null;
+    /**
+     * The cheapest rewrite proven once its proposed indexes exist (HypoPG cost, same rows on edge-case data with them),
+     * when it is cheaper than `best`: apply its `verdict.supportingIndexes.statements`, then analyze again.
+     */
+    bestWithIndexes: VerifiedRewrite | null;
   } | null;
   /** The stage the time budget cut off, or null. */
   truncated: string | null;
@@ -66,7 +71,7 @@ export async function analyzeQuery(driver: Driver | null, sql: string, params: r
   report.plan = { cost: costEstimate(explain), findings: planFindings(explain), analyzed: options.analyze === true };
   if (options.level < 3) return finish();
   const plan = rewriteStatement(sql, params, catalog);
-  report.rewrites = { verified: [], refusals: plan.refusals, suggestions: plan.suggestions, best: null };
+  report.rewrites = { verified: [], refusals: plan.refusals, suggestions: plan.suggestions, best: null, bestWithIndexes: null };
   for (const candidate of plan.candidates) {
     if (overBudget()) return { ...finish(), truncated: 'rewrite verification' };
     const verdict = await verifyRewrite(driver, catalog, { sql, params }, candidate, { maxCostRatio: options.maxRewriteCostRatio });
@@ -74,5 +79,9 @@ export async function analyzeQuery(driver: Driver | null, sql: string, params: r
   }
   const proven = report.rewrites.verified.filter((rewrite) => rewrite.verdict.proven).sort((a, b) => a.verdict.after.totalCost - b.verdict.after.totalCost);
   report.rewrites.best = proven[0] ?? null;
+  const costWithIndexes = (rewrite: VerifiedRewrite) => rewrite.verdict.supportingIndexes?.after?.totalCost ?? Number.POSITIVE_INFINITY;
+  const withIndexes = report.rewrites.verified.filter((rewrite) => rewrite.verdict.supportingIndexes?.provenWithIndexes).sort((a, b) => costWithIndexes(a) - costWithIndexes(b));
+  const bestCost = report.rewrites.best?.verdict.after.totalCost ?? Number.POSITIVE_INFINITY;
+  report.rewrites.bestWithIndexes = withIndexes[0] && costWithIndexes(withIndexes[0]) < bestCost ? withIndexes[0] : null;
   return finish();
 }

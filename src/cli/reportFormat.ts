@@ -43,9 +43,21 @@ export function formatRewrite(rewrite: VerifiedRewrite): string[] {
     `  ${rewrite.sql}`,
     ...rewrite.notes.map((note) => `  note: ${note}`),
     `  planner cost ${verdict.before.totalCost.toFixed(1)} → ${verdict.after.totalCost.toFixed(1)} (ratio ${verdict.costRatio.toFixed(3)}, estimated improvement ${verdict.improvementPercent}%)`,
-    verdict.live.reason?.startsWith('not compared')
+    verdict.edge.reason?.startsWith('not compared')
       ? '  rows not compared (the cost test failed first)'
-      : `  same rows: live ${verdict.live.equal ? 'yes' : 'NO'} (${verdict.live.rows} rows), generated edge cases ${verdict.edge.equal ? 'yes' : 'NO'} (${verdict.edge.rows} rows)`,
+      : `  same rows: live ${verdict.live.reason?.startsWith('not compared') ? 'not compared' : verdict.live.equal ? 'yes' : 'NO'} (${verdict.live.rows} rows), generated edge cases ${verdict.edge.equal ? 'yes' : 'NO'} (${verdict.edge.rows} rows)`,
     ...verdict.reasons.map((reason) => `  why not: ${reason}`),
+    ...formatSupportingIndexes(verdict),
   ];
+}
+
+/** The index proposal a rewrite comes with: its statements, the cost with it, and whether the rewrite is proven then. */
+function formatSupportingIndexes(verdict: VerifiedRewrite['verdict']): string[] {
+  const supporting = verdict.supportingIndexes;
+  if (!supporting) return [];
+  const cost = supporting.before && supporting.after && supporting.costRatio !== null
+    ? `planner cost with it (HypoPG estimate): original ${supporting.before.totalCost.toFixed(1)} → rewrite ${supporting.after.totalCost.toFixed(1)} (ratio ${supporting.costRatio.toFixed(3)}; rewrite + index vs today ${supporting.costRatioToToday?.toFixed(3)})`
+    : `cost with it unknown: ${supporting.reason ?? ''}`;
+  const outcome = supporting.provenWithIndexes ? 'PROVEN once the index exists (same rows on edge-case data with it built)' : `not proven with it${supporting.after && supporting.reason ? `: ${supporting.reason}` : ''}`;
+  return [...supporting.statements.map((statement) => `  proposed index: ${statement}`), `  ${cost}`, `  with the index: ${outcome}`];
 }

@@ -1,4 +1,6 @@
 import { deparseSync } from 'pgsql-deparser';
+import { candidateSignature } from '../advise/indexCandidate.js';
+import type { IndexCandidate } from '../advise/indexCandidate.js';
 import { cloneAst } from '../analyze/ast.js';
 import type { Catalog } from '../analyze/catalog.js';
 import { analyzeSql } from '../sql/analyze.js';
@@ -15,6 +17,8 @@ export interface RewriteCandidate {
   /** What the rewrite must equal: the original, with any tie-breaker the rules added to its window order. */
   referenceSql: string;
   notes: string[];
+  /** Indexes the rewrite needs to be served without a sort (proposals the user applies; absent when none is needed). */
+  supportingIndexes?: IndexCandidate[];
 }
 
 /** What the rewriter made of a statement. */
@@ -35,6 +39,7 @@ function runChain(statement: AstNode, params: readonly unknown[], catalog: Catal
   let current = [...params];
   const applied: string[] = [];
   const notes: string[] = [];
+  const indexes = new Map<string, IndexCandidate>();
   for (const rule of rules) {
     const trialAst = cloneAst(ast);
     const trialReference = cloneAst(reference);
@@ -53,11 +58,13 @@ function runChain(statement: AstNode, params: readonly unknown[], catalog: Catal
     current = outcome.params ?? current;
     applied.push(rule.id);
     notes.push(...outcome.notes);
+    for (const index of outcome.supportingIndexes ?? []) indexes.set(candidateSignature(index), index);
     const sql = print(ast);
     // Re-parse: a rewrite that prints SQL PostgreSQL's own grammar rejects is a bug, never a candidate.
     analyzeSql(sql);
     if (!plan.candidates.some((candidate) => candidate.sql === sql)) {
-      plan.candidates.push({ rules: [...applied], sql, params: [...current], referenceSql: print(reference), notes: [...notes] });
+      const supporting = indexes.size > 0 ? { supportingIndexes: [...indexes.values()] } : {};
+      plan.candidates.push({ rules: [...applied], sql, params: [...current], referenceSql: print(reference), notes: [...notes], ...supporting });
     }
   }
 }

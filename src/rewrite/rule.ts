@@ -1,3 +1,4 @@
+import type { IndexCandidate } from '../advise/indexCandidate.js';
 import type { Catalog } from '../analyze/catalog.js';
 import type { AstNode } from '../sql/parser.js';
 
@@ -15,9 +16,12 @@ export interface RewriteContext {
   catalog: Catalog;
 }
 
-/** What a rule did: rewrote the statement, refused with the failed precondition, or (for API-changing rules) suggested. */
+/**
+ * What a rule did: rewrote the statement, refused with the failed precondition, or (for API-changing rules) suggested.
+ * A rewrite may name the index it needs to beat the original (a proposal: qopt never builds it).
+ */
 export type RewriteOutcome =
-  | { status: 'rewritten'; notes: string[]; params?: unknown[] }
+  | { status: 'rewritten'; notes: string[]; params?: unknown[]; supportingIndexes?: IndexCandidate[] }
   | { status: 'refused'; reason: string }
   | { status: 'suggestion'; sql: string; notes: string[] };
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { candidateName, createIndexStatement, indexBody } from '../../src/advise/indexCandidate.js';
 import { loadCatalog } from '../../src/analyze/catalog.js';
 import type { Catalog } from '../../src/analyze/catalog.js';
 import type { Driver } from '../../src/db/driver.js';
@@ -128,6 +129,57 @@ describe('rewrite rules on the live catalog', () => {
     expect(candidate.sql).toMatch(/DISTINCT ON \(x\.item_id, x\.grp\)/);
     expect(candidate.sql).toMatch(/x\.updated_at DESC, x\.id DESC/);
     expect(candidate.referenceSql).toMatch(/ORDER BY x\.updated_at DESC, x\.id DESC/);
+  });
+
+  it('proposes the index that serves the latest-row rewrite: equality, partition, version order, tie-breaker, the rest INCLUDEd', async () => {
+    const sql = LATEST.replace('x.grp = $1', 'x.v = $1');
+    const plan = rewriteStatement(sql, ['v1'], await catalogFor(sql));
+    for (const rule of ['window-to-distinct-on', 'window-to-lateral']) {
+      const candidate = plan.candidates.find((c) => c.rules.includes(rule))!;
+      expect(candidate.supportingIndexes?.map(indexBody)).toEqual(['ON versions (v, item_id, grp, updated_at DESC, id DESC)']);
+    }
+    const partitioned = rewriteStatement(LATEST, [1], await catalogFor(LATEST)).candidates[0]!;
+    // grp is fixed by the filter and is a partition key: it leads once; v is read but not a key, so it is INCLUDEd.
+    expect(partitioned.supportingIndexes?.map(indexBody)).toEqual(['ON versions (item_id, grp, updated_at DESC, id DESC) INCLUDE (v)']);
+  });
+
+  it('proposes no index once one with the same keys exists, in either scan direction, but does when a direction differs', async () => {
+    const proposed = rewriteStatement(LATEST, [1], await catalogFor(LATEST)).candidates[0]!.supportingIndexes![0]!;
+    const variants = [
+      { ddl: createIndexStatement(proposed, candidateName(proposed), false), proposes: false },
+      { ddl: 'CREATE INDEX versions_backward ON versions (item_id DESC, grp DESC, updated_at, id)', proposes: false },
+      { ddl: 'CREATE INDEX versions_mixed ON versions (item_id, grp, updated_at, id DESC)', proposes: true },
+    ];
+    for (const { ddl, proposes } of variants) {
+      await driver.exec(ddl);
+      try {
+        const candidate = rewriteStatement(LATEST, [1], await catalogFor(LATEST)).candidates[0]!;
+        expect(candidate.supportingIndexes !== undefined, ddl).toBe(proposes);
+      } finally {
+        await driver.exec(`DROP INDEX ${/INDEX (\w+)/.exec(ddl)![1]!}`);
+      }
+    }
+  });
+
+  it('proves a latest-row rewrite on edge-case data with its proposed index built, and reports the proposal without applying it', async () => {
+    const catalog = await catalogFor(LATEST);
+    const candidate = rewriteStatement(LATEST, [1], catalog).candidates.find((c) => c.rules[0] === 'window-to-distinct-on')!;
+    const verdict = await verifyRewrite(driver, catalog, { sql: LATEST, params: [1] }, candidate, { maxCostRatio: Number.POSITIVE_INFINITY });
+    expect(verdict.proven).toBe(true);
+    expect(verdict.edge, verdict.edge.reason).toMatchObject({ equal: true });
+    expect(verdict.supportingIndexes?.statements).toEqual([`CREATE INDEX CONCURRENTLY ${candidateName(candidate.supportingIndexes![0]!)} ON versions (item_id, grp, updated_at DESC, id DESC) INCLUDE (v)`]);
+    // Priced by HypoPG where it is installed; otherwise the verdict says why the cost is unknown.
+    if (verdict.supportingIndexes?.after === null) expect(verdict.supportingIndexes.reason).toMatch(/HypoPG/);
+    else expect(verdict.supportingIndexes?.costRatio).toBeGreaterThan(0);
+    expect((await catalogFor(LATEST)).table('versions')?.indexes.map((index) => index.name)).toEqual(['versions_pkey']);
+  });
+
+  it('never proves a rewrite that only its proposed index would make cheaper', async () => {
+    const catalog = await catalogFor(LATEST);
+    const candidate = rewriteStatement(LATEST, [1], catalog).candidates.find((c) => c.rules[0] === 'window-to-distinct-on')!;
+    const verdict = await verifyRewrite(driver, catalog, { sql: LATEST, params: [1] }, candidate, { maxCostRatio: 0 });
+    expect(verdict.proven).toBe(false);
+    expect(verdict.supportingIndexes?.provenWithIndexes).toBe(false);
   });
 
   it('suggests keyset pagination with the cursor it needs instead of applying it', async () => {

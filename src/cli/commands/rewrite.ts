@@ -46,7 +46,7 @@ export function registerRewrite(program: Command): void {
           maxTimeMs: options.maxTime ?? config.optimization.maxOptimizationTimeMs,
           maxRewriteCostRatio: config.optimization.maxRewriteCostRatio,
         });
-        const rewrites = report.rewrites ?? { verified: [], refusals: [], suggestions: [], best: null };
+        const rewrites = report.rewrites ?? { verified: [], refusals: [], suggestions: [], best: null, bestWithIndexes: null };
         if (options.json) {
           printJson({ fingerprint: report.fingerprint, ...rewrites, truncated: report.truncated });
           return;
@@ -56,6 +56,8 @@ export function registerRewrite(program: Command): void {
         for (const suggestion of rewrites.suggestions) lines.push(`suggestion (${suggestion.rule}): ${suggestion.sql}`, ...suggestion.notes.map((note) => `  note: ${note}`));
         if (report.truncated) lines.push(`stopped at ${report.truncated}: time budget (${options.maxTime ?? config.optimization.maxOptimizationTimeMs} ms) reached; raise --max-time`);
         lines.push(rewrites.best ? `best proven rewrite: ${rewrites.best.rules.join(' + ')} (${rewrites.best.verdict.improvementPercent}% estimated improvement)` : 'no rewrite proven: the original stays');
+        const withIndexes = rewrites.bestWithIndexes;
+        if (withIndexes) lines.push(`better with its index: ${withIndexes.rules.join(' + ')} — ${withIndexes.verdict.supportingIndexes!.statements.join('; ')}; then run qopt rewrite --verify again`);
         process.stdout.write(`${lines.join('\n')}\n`);
         return;
       }

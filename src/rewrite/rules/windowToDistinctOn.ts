@@ -3,6 +3,8 @@ import { latestRowShape } from '../../analyze/rules/latestRowWindow.js';
 import type { LatestRowShape } from '../../analyze/rules/latestRowWindow.js';
 import type { AstNode } from '../../sql/parser.js';
 import type { RewriteContext, RewriteOutcome, RewriteRule } from '../rule.js';
+import { latestRowIndex } from '../supportingIndex.js';
+import type { IndexCandidate } from '../../advise/indexCandidate.js';
 import { tieBreaker } from './tieBreaker.js';
 
 /** Why the latest-row shape cannot be rewritten, or null when it can. */
@@ -39,11 +41,14 @@ export const windowToDistinctOnRule: RewriteRule = {
     if (shapes.length === 0) return null;
     const references = selectsOf(context.reference).map(latestRowShape).filter((shape): shape is LatestRowShape => shape !== undefined);
     const notes: string[] = [];
+    const supportingIndexes: IndexCandidate[] = [];
     for (const [index, shape] of shapes.entries()) {
       const obstacle = latestRowObstacle(shape);
       if (obstacle) return { status: 'refused', reason: obstacle };
       const breaker = tieBreaker(shape, context.catalog);
       if (!breaker.ok) return { status: 'refused', reason: breaker.reason };
+      const supporting = latestRowIndex(shape, breaker, context.catalog);
+      if (supporting) supportingIndexes.push(supporting);
       const order = [...shape.order, ...breaker.extra];
       if (breaker.extra.length > 0) {
         notes.push(`ties in the window order are broken by ${breaker.columns.join(', ')} (the original may return any tied row)`);
@@ -56,6 +61,6 @@ export const windowToDistinctOnRule: RewriteRule = {
       shape.inner.sortClause = [...shape.partition.map(sortBy), ...order];
     }
     notes.push(`${shapes.length} window ranking(s) replaced by DISTINCT ON`);
-    return { status: 'rewritten', notes };
+    return { status: 'rewritten', notes, ...(supportingIndexes.length > 0 ? { supportingIndexes } : {}) };
   },
 };

@@ -3,6 +3,8 @@ import { latestRowShape } from '../../analyze/rules/latestRowWindow.js';
 import type { LatestRowShape } from '../../analyze/rules/latestRowWindow.js';
 import type { AstNode } from '../../sql/parser.js';
 import type { RewriteContext, RewriteOutcome, RewriteRule } from '../rule.js';
+import { latestRowIndex } from '../supportingIndex.js';
+import type { IndexCandidate } from '../../advise/indexCandidate.js';
 import { tieBreaker } from './tieBreaker.js';
 import { dropRanking, latestRowObstacle } from './windowToDistinctOn.js';
 
@@ -18,6 +20,7 @@ export const windowToLateralRule: RewriteRule = {
     if (shapes.length === 0) return null;
     const references = selectsOf(context.reference).map(latestRowShape).filter((shape): shape is LatestRowShape => shape !== undefined);
     const notes: string[] = [];
+    const supportingIndexes: IndexCandidate[] = [];
     for (const [index, shape] of shapes.entries()) {
       const obstacle = latestRowObstacle(shape);
       if (obstacle) return { status: 'refused', reason: obstacle };
@@ -28,6 +31,8 @@ export const windowToLateralRule: RewriteRule = {
       // Matching a group by `key = k.key` loses NULL keys, which PARTITION BY keeps as one group.
       const nullable = keys.find((key) => !context.catalog.isNotNull(breaker.table, key!.column));
       if (nullable) return { status: 'refused', reason: `partition key ${breaker.table}.${nullable.column} is nullable` };
+      const supporting = latestRowIndex(shape, breaker, context.catalog);
+      if (supporting) supportingIndexes.push(supporting);
       if (breaker.extra.length > 0) {
         notes.push(`ties broken by ${breaker.columns.join(', ')}`);
         const reference = references[index];
@@ -50,6 +55,6 @@ export const windowToLateralRule: RewriteRule = {
       shape.outer.fromClause = [{ RangeSubselect: { subquery: { SelectStmt: keySelect }, alias: { aliasname: KEYS_ALIAS } } }, ...listOf(shape.outer, 'fromClause')];
     }
     notes.push(`${shapes.length} window ranking(s) replaced by LATERAL … LIMIT 1`);
-    return { status: 'rewritten', notes };
+    return { status: 'rewritten', notes, ...(supportingIndexes.length > 0 ? { supportingIndexes } : {}) };
   },
 };
