@@ -19,11 +19,14 @@ const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
  */
 export type CountArray = Float64ArrayConstructor | Uint32ArrayConstructor;
 
+/** Values are stored in units of this many milliseconds (1 µs). */
+const RESOLUTION_MS = 0.001;
+
 export class LogLinearHistogram {
   /** The default precision: 128 linear buckets per power of two (< 0.4 % error). */
   static readonly SUB_BUCKETS = 128;
   /** Values are stored in units of this many milliseconds (1 µs). */
-  static readonly RESOLUTION_MS = 0.001;
+  static readonly RESOLUTION_MS = RESOLUTION_MS;
 
   private counts: Float64Array | Uint32Array;
   /** The bucket index of `counts[0]`. */
@@ -58,9 +61,11 @@ export class LogLinearHistogram {
   record(valueMs: number, count = 1): void {
     const value = valueMs > 0 ? valueMs : 0;
     const bucket = this.bucketOf(value);
-    let index = bucket - this.offset;
-    if (index < 0 || index >= this.counts.length) index = this.grow(bucket);
-    this.counts[index]! += count;
+    const index = bucket - this.offset;
+    const counts = this.counts;
+    // Kept short so that the compiler inlines it into the recorder; growing is out of line.
+    if (index >= 0 && index < counts.length) counts[index]! += count;
+    else this.recordGrowing(bucket, count);
     this.total += count;
     this.sum += value * count;
     if (value < this.minimum) this.minimum = value;
@@ -164,6 +169,12 @@ export class LogLinearHistogram {
     return seen;
   }
 
+  /** Counts into a bucket outside the dense array (growing it first: `grow` replaces the array). */
+  private recordGrowing(bucket: number, count: number): void {
+    const index = this.grow(bucket);
+    this.counts[index]! += count;
+  }
+
   /** Grows the dense array so that it covers `bucket`; returns the bucket's index. */
   private grow(bucket: number): number {
     if (this.counts.length === 0) {
@@ -191,7 +202,7 @@ export class LogLinearHistogram {
    * double's bits (no log2 on the hot path); identical to floor((v / 2^e − 1) × subBuckets).
    */
   private bucketOf(valueMs: number): number {
-    const units = valueMs / LogLinearHistogram.RESOLUTION_MS;
+    const units = valueMs / RESOLUTION_MS;
     if (!(units >= 1)) return 0;
     FLOAT[0] = units;
     const high = WORDS[HIGH_WORD]!;
@@ -212,6 +223,6 @@ export class LogLinearHistogram {
     const sub = index % this.subBuckets;
     const low = 2 ** exponent * (1 + sub / this.subBuckets);
     const high = 2 ** exponent * (1 + (sub + 1) / this.subBuckets);
-    return ((low + high) / 2) * LogLinearHistogram.RESOLUTION_MS;
+    return ((low + high) / 2) * RESOLUTION_MS;
   }
 }
