@@ -3,20 +3,32 @@
  * of two is split into SUB_BUCKETS linear buckets, so a quantile is reported within half a bucket
  * (< 0.4 % relative error). Counts live in a dense typed array that spans only the buckets between
  * the smallest and largest value seen (a few octaves for a real query: a few KB), so recording is an
- * index computation and an array increment, and merging is element-wise addition.
+ * index computation and an array increment, and merging is element-wise addition. A histogram can
+ * merge a finer one (more sub-buckets): each fine bucket lies inside exactly one coarse bucket, so
+ * the result is the one recording the same values directly would give.
  */
 /** Scratch space to read a double's exponent and mantissa bits (IEEE 754, little-endian high word at [1]). */
 const FLOAT = new Float64Array(1);
 const WORDS = new Uint32Array(FLOAT.buffer);
 const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
+/**
+ * The element type of the counts: `Float64Array` (the default) counts exactly up to 2^53;
+ * `Uint32Array` takes half the memory and suits a histogram that never holds 2^32 values in one
+ * bucket (a time slot of the recorder).
+ */
+export type CountArray = Float64ArrayConstructor | Uint32ArrayConstructor;
+
+/** Values are stored in units of this many milliseconds (1 µs). */
+const RESOLUTION_MS = 0.001;
+
 export class LogLinearHistogram {
   /** The default precision: 128 linear buckets per power of two (< 0.4 % error). */
   static readonly SUB_BUCKETS = 128;
   /** Values are stored in units of this many milliseconds (1 µs). */
-  static readonly RESOLUTION_MS = 0.001;
+  static readonly RESOLUTION_MS = RESOLUTION_MS;
 
-  private counts = new Float64Array(0);
+  private counts: Float64Array | Uint32Array;
   /** The bucket index of `counts[0]`. */
   private offset = 0;
   private total = 0;
@@ -27,34 +39,58 @@ export class LogLinearHistogram {
   /** Right shift that leaves log2(subBuckets) mantissa bits of a double's high word. */
   private readonly mantissaShift: number;
 
-  /** `subBuckets` (a power of two, at most 2^20) trades precision for memory: 32 gives < 1.6 % error in a quarter of the space. */
-  constructor(readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS) {
+  /** log2(subBuckets). */
+  private readonly bits: number;
+
+  /**
+   * `subBuckets` (a power of two, at most 2^20) trades precision for memory: 32 gives < 1.6 % error
+   * in a quarter of the space. `countArray` is the element type of the counts.
+   */
+  constructor(
+    readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS,
+    private readonly countArray: CountArray = Float64Array,
+  ) {
     const bits = Math.log2(subBuckets);
     if (!Number.isInteger(bits) || bits < 0 || bits > 20) throw new RangeError(`subBuckets must be a power of two up to 2^20, got ${subBuckets}`);
+    this.bits = bits;
     this.mantissaShift = 20 - bits;
+    this.counts = new countArray(0);
   }
 
   /** Adds one observation (or `count` identical ones). */
   record(valueMs: number, count = 1): void {
     const value = valueMs > 0 ? valueMs : 0;
     const bucket = this.bucketOf(value);
-    let index = bucket - this.offset;
-    if (index < 0 || index >= this.counts.length) index = this.grow(bucket);
-    this.counts[index]! += count;
+    const index = bucket - this.offset;
+    const counts = this.counts;
+    // Kept short so that the compiler inlines it into the recorder; growing is out of line.
+    if (index >= 0 && index < counts.length) counts[index]! += count;
+    else this.recordGrowing(bucket, count);
     this.total += count;
     this.sum += value * count;
     if (value < this.minimum) this.minimum = value;
     if (value > this.maximum) this.maximum = value;
   }
 
-  /** Adds every observation of another histogram. */
+  /** Adds every observation of another histogram of the same or a finer precision. */
   merge(other: LogLinearHistogram): void {
     if (other.total === 0) return;
-    if (other.subBuckets !== this.subBuckets) throw new RangeError('cannot merge histograms of different precision');
-    this.grow(other.offset);
-    this.grow(other.offset + other.counts.length - 1);
-    const shift = other.offset - this.offset;
-    for (let i = 0; i < other.counts.length; i += 1) this.counts[i + shift]! += other.counts[i]!;
+    if (other.subBuckets < this.subBuckets) throw new RangeError(`cannot merge a histogram of ${other.subBuckets} sub-buckets into one of ${this.subBuckets}`);
+    // Only the buckets between the other's smallest and largest value can be non-zero.
+    const first = other.bucketOf(other.minimum) - other.offset;
+    const last = other.bucketOf(other.maximum) - other.offset;
+    const coarsen = other.bits - this.bits;
+    this.grow(LogLinearHistogram.coarser(first + other.offset, coarsen));
+    this.grow(LogLinearHistogram.coarser(last + other.offset, coarsen));
+    if (coarsen === 0) {
+      const shift = other.offset - this.offset;
+      for (let i = first; i <= last; i += 1) this.counts[i + shift]! += other.counts[i]!;
+    } else {
+      for (let i = first; i <= last; i += 1) {
+        const count = other.counts[i]!;
+        if (count !== 0) this.counts[LogLinearHistogram.coarser(i + other.offset, coarsen) - this.offset]! += count;
+      }
+    }
     this.total += other.total;
     this.sum += other.sum;
     this.minimum = Math.min(this.minimum, other.minimum);
@@ -63,7 +99,9 @@ export class LogLinearHistogram {
 
   /** Forgets every observation, keeping the counts array for reuse (zeroed). */
   clear(): void {
-    this.counts.fill(0);
+    if (this.total === 0) return;
+    // Only the buckets between the smallest and largest value can be non-zero.
+    this.counts.fill(0, this.bucketOf(this.minimum) - this.offset, this.bucketOf(this.maximum) - this.offset + 1);
     this.total = 0;
     this.sum = 0;
     this.minimum = Number.POSITIVE_INFINITY;
@@ -98,7 +136,7 @@ export class LogLinearHistogram {
     return this.maximum;
   }
 
-  /** Buckets allocated (memory is 8 bytes per bucket plus a fixed header). */
+  /** Buckets allocated (memory is 8 or 4 bytes per bucket, by the count array, plus a fixed header). */
   get bucketCount(): number {
     return this.counts.length;
   }
@@ -131,11 +169,17 @@ export class LogLinearHistogram {
     return seen;
   }
 
+  /** Counts into a bucket outside the dense array (growing it first: `grow` replaces the array). */
+  private recordGrowing(bucket: number, count: number): void {
+    const index = this.grow(bucket);
+    this.counts[index]! += count;
+  }
+
   /** Grows the dense array so that it covers `bucket`; returns the bucket's index. */
   private grow(bucket: number): number {
     if (this.counts.length === 0) {
       const initial = this.subBuckets / 4;
-      this.counts = new Float64Array(initial);
+      this.counts = new this.countArray(initial);
       this.offset = Math.max(0, bucket - initial / 2);
       return bucket - this.offset;
     }
@@ -146,7 +190,7 @@ export class LogLinearHistogram {
     const pad = this.subBuckets / 4;
     const newLow = low < this.offset ? Math.max(0, low - pad) : low;
     const newHigh = high > this.offset + this.counts.length - 1 ? high + pad : high;
-    const grown = new Float64Array(newHigh - newLow + 1);
+    const grown = new this.countArray(newHigh - newLow + 1);
     grown.set(this.counts, this.offset - newLow);
     this.counts = grown;
     this.offset = newLow;
@@ -158,12 +202,17 @@ export class LogLinearHistogram {
    * double's bits (no log2 on the hot path); identical to floor((v / 2^e − 1) × subBuckets).
    */
   private bucketOf(valueMs: number): number {
-    const units = valueMs / LogLinearHistogram.RESOLUTION_MS;
+    const units = valueMs / RESOLUTION_MS;
     if (!(units >= 1)) return 0;
     FLOAT[0] = units;
     const high = WORDS[HIGH_WORD]!;
     const exponent = ((high >>> 20) & 0x7ff) - 1023;
     return 1 + exponent * this.subBuckets + ((high >>> this.mantissaShift) & (this.subBuckets - 1));
+  }
+
+  /** The bucket, `coarsen` bits of sub-bucket coarser, that holds a bucket (bucket 0 holds the values below 1 µs at every precision). */
+  private static coarser(bucket: number, coarsen: number): number {
+    return bucket === 0 ? 0 : 1 + ((bucket - 1) >>> coarsen);
   }
 
   /** The midpoint of a bucket, in milliseconds. */
@@ -174,6 +223,6 @@ export class LogLinearHistogram {
     const sub = index % this.subBuckets;
     const low = 2 ** exponent * (1 + sub / this.subBuckets);
     const high = 2 ** exponent * (1 + (sub + 1) / this.subBuckets);
-    return ((low + high) / 2) * LogLinearHistogram.RESOLUTION_MS;
+    return ((low + high) / 2) * RESOLUTION_MS;
   }
 }

@@ -89,6 +89,12 @@ export type WindowMinutes = 1 | 5 | 60;
 interface Slot {
   /** The slot's index in its own unit (minutes or five-minute periods since the epoch). */
   index: number;
+  /**
+   * Epoch ms a sample must be at or after, and before, to belong to this slot without computing its
+   * minute; `fitsBeforeMs` stops short of the slot's end (see `newSlot`).
+   */
+  fitsFromMs: number;
+  fitsBeforeMs: number;
   latency: LogLinearHistogram;
   calls: number;
   errors: number;
@@ -114,8 +120,14 @@ interface Entry {
   poolWaitCount: number;
   routes: Record<string, number> | null;
   lastAt: number;
-  latency: LogLinearHistogram;
-  /** Ring of 1-minute slots (the 1 m and 5 m windows). */
+  /**
+   * Latencies of every sample not held by a minute slot of the ring: a minute slot is folded in
+   * when it is reused. The cumulative histogram is this plus the ring's minute slots.
+   */
+  retired: LogLinearHistogram;
+  /** The minute slot of the latest minute seen: most samples belong to it. */
+  current: Slot;
+  /** Ring of 1-minute slots (the 1 m and 5 m windows, and the part of the cumulative histogram not yet retired). */
   minutes: (Slot | undefined)[];
   /** Ring of 5-minute slots (the 1 h window). */
   fiveMinutes: (Slot | undefined)[];
@@ -135,17 +147,33 @@ export const OTHER_FINGERPRINT = 'other' as Fingerprint;
 const MINUTE_MS = 60_000;
 const MINUTE_SLOTS = 5;
 const FIVE_MINUTE_SLOTS = 12;
-/** Window histograms use 32 buckets per octave (< 1.6 % error): 17 of them per fingerprint must stay small. */
-const WINDOW_PRECISION = 32;
+/** Minute slots keep full precision (128 buckets per octave, < 0.4 %): they are folded into the cumulative histogram. */
+const MINUTE_PRECISION = LogLinearHistogram.SUB_BUCKETS;
+/** 5-minute slots use 32 buckets per octave (< 1.6 % error): 12 of them per fingerprint must stay small. */
+const FIVE_MINUTE_PRECISION = 32;
+/**
+ * The last millisecond of a minute takes the slow path, which computes the sample's minute by
+ * division as the windows do: `at / MINUTE_MS` may round up to the next minute just below it.
+ */
+const FIT_MARGIN_MS = 1;
 
-function newSlot(index: number): Slot {
-  return { index, latency: new LogLinearHistogram(WINDOW_PRECISION), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
+// Slot counts are Uint32: a slot holds at most five minutes of one fingerprint, far below 2^32 in a bucket.
+function newSlot(index: number, unitMs: number, precision: number): Slot {
+  const slot: Slot = { index, fitsFromMs: 0, fitsBeforeMs: 0, latency: new LogLinearHistogram(precision, Uint32Array), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
+  return resetSlot(slot, index, unitMs);
+}
+
+/** An empty slot to merge others into (not part of any ring). */
+function mergedSlot(precision: number): Slot {
+  return { index: 0, fitsFromMs: 0, fitsBeforeMs: 0, latency: new LogLinearHistogram(precision), calls: 0, errors: 0, slow: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
 }
 
 // Reuses a slot object for another period: its histogram keeps its buckets (zeroed), so rotating the
 // windows allocates nothing once a fingerprint's range of latencies is known.
-function resetSlot(slot: Slot, index: number): Slot {
+function resetSlot(slot: Slot, index: number, unitMs: number): Slot {
   slot.index = index;
+  slot.fitsFromMs = index * unitMs;
+  slot.fitsBeforeMs = (index + 1) * unitMs - FIT_MARGIN_MS;
   slot.latency.clear();
   slot.calls = 0;
   slot.errors = 0;
@@ -193,61 +221,86 @@ export class QueryRecorder {
     this.slowThresholdMs = options.slowThresholdMs ?? 1000;
   }
 
-  /** Records one execution. */
+  /**
+   * Records one execution. Its latency is written once, into the minute slot of its minute (or, for
+   * a sample older than the minute ring, into the retired histogram and its 5-minute slot).
+   */
   record(observation: QueryObservation): void {
     const at = observation.at ?? Date.now();
     const entry = this.entryFor(observation, at);
     const duration = observation.durationMs;
+    const rows = observation.rows;
     const slow = duration > this.slowThresholdMs ? 1 : 0;
     const error = observation.failed ? 1 : 0;
-    const hit = observation.cache === 'hit' ? 1 : 0;
-    const miss = observation.cache === 'miss' ? 1 : 0;
+    const cache = observation.cache;
+    const hit = cache === 'hit' ? 1 : 0;
+    const miss = cache === 'miss' ? 1 : 0;
     entry.calls += 1;
-    entry.rows += observation.rows;
+    entry.rows += rows;
     entry.errors += error;
     entry.slow += slow;
     entry.cacheHits += hit;
     entry.cacheMisses += miss;
     entry.lastAt = at;
-    entry.latency.record(duration);
-    if (observation.retries) entry.retries += observation.retries;
-    if (observation.poolWaitMs !== undefined) {
-      entry.poolWaitMs += observation.poolWaitMs;
+    const retries = observation.retries;
+    if (retries) entry.retries += retries;
+    const poolWaitMs = observation.poolWaitMs;
+    if (poolWaitMs !== undefined) {
+      entry.poolWaitMs += poolWaitMs;
       entry.poolWaitCount += 1;
     }
-    if (observation.route !== undefined) {
+    const route = observation.route;
+    if (route !== undefined) {
       entry.routes ??= {};
-      entry.routes[observation.route] = (entry.routes[observation.route] ?? 0) + 1;
+      entry.routes[route] = (entry.routes[route] ?? 0) + 1;
     }
-    const minute = Math.floor(at / MINUTE_MS);
-    const current = entry.minutes[minute % MINUTE_SLOTS];
-    const slot = current !== undefined && current.index === minute ? current : this.rotate(entry, minute);
-    if (slot) addToSlot(slot, duration, error, slow, observation.rows, hit, miss);
+    const current = entry.current;
+    const slot = at >= current.fitsFromMs && at < current.fitsBeforeMs ? current : QueryRecorder.minuteSlot(entry, Math.floor(at / MINUTE_MS));
+    if (slot) {
+      addToSlot(slot, duration, error, slow, rows, hit, miss);
+      return;
+    }
+    // Older than the minute ring: it counts in the cumulative histogram and, while its period is in the ring, the hour window.
+    entry.retired.record(duration);
+    const period = QueryRecorder.fiveMinuteSlot(entry, Math.floor(Math.floor(at / MINUTE_MS) / 5));
+    if (period) addToSlot(period, duration, error, slow, rows, hit, miss);
   }
 
   /**
-   * The slot a sample of `minute` goes to when its minute slot is not the current one: the minute
-   * slot, after the one it replaces is merged into its 5-minute slot (so each sample is recorded into
-   * two histograms only) and reset for reuse; for a late sample (replayed out of order), its 5-minute
-   * slot (it only counts in the hour window), or null when even that has left the ring.
+   * The minute slot of `minute`, reusing the ring's older slot at its position after folding that
+   * one into the retired histogram and its 5-minute slot; null when the ring has moved past `minute`
+   * (a late sample replayed out of order).
    */
-  private rotate(entry: Entry, minute: number): Slot | null {
+  private static minuteSlot(entry: Entry, minute: number): Slot | null {
     const position = minute % MINUTE_SLOTS;
     const slot = entry.minutes[position];
-    if (slot !== undefined && slot.index > minute) return QueryRecorder.fiveMinuteSlot(entry, Math.floor(minute / 5));
-    if (slot === undefined) return (entry.minutes[position] = newSlot(minute));
+    if (slot !== undefined && slot.index === minute) return slot;
+    if (slot !== undefined && slot.index > minute) return null;
+    let fresh: Slot;
+    if (slot === undefined) {
+      fresh = entry.minutes[position] = newSlot(minute, MINUTE_MS, MINUTE_PRECISION);
+    } else {
+      QueryRecorder.retire(entry, slot);
+      fresh = resetSlot(slot, minute, MINUTE_MS);
+    }
+    if (minute > entry.current.index) entry.current = fresh;
+    return fresh;
+  }
+
+  /** Folds a minute slot about to be reused into the retired histogram and into its 5-minute slot (if still in the ring). */
+  private static retire(entry: Entry, slot: Slot): void {
+    entry.retired.merge(slot.latency);
     const target = QueryRecorder.fiveMinuteSlot(entry, Math.floor(slot.index / 5));
     if (target) mergeSlot(target, slot);
-    return resetSlot(slot, minute);
   }
 
   /** The 5-minute slot of `period`, reusing the ring's older slot; null when `period` is older than the ring holds. */
   private static fiveMinuteSlot(entry: Entry, period: number): Slot | null {
     const position = period % FIVE_MINUTE_SLOTS;
     const target = entry.fiveMinutes[position];
-    if (target === undefined) return (entry.fiveMinutes[position] = newSlot(period));
+    if (target === undefined) return (entry.fiveMinutes[position] = newSlot(period, 5 * MINUTE_MS, FIVE_MINUTE_PRECISION));
     if (target.index > period) return null;
-    return target.index === period ? target : resetSlot(target, period);
+    return target.index === period ? target : resetSlot(target, period, 5 * MINUTE_MS);
   }
 
   /** Fingerprints tracked individually right now (including `other` once used). */
@@ -273,7 +326,7 @@ export class QueryRecorder {
 
   /** All fingerprints' counters over a window, merged (for alert rules over the whole workload). */
   totals(minutes: WindowMinutes, now: number = Date.now()): { calls: number; errors: number; slow: number; cacheHits: number; cacheMisses: number; latency: LogLinearHistogram } {
-    const total = newSlot(0);
+    const total = mergedSlot(QueryRecorder.windowPrecision(minutes));
     for (const entry of this.entries.values()) {
       const merged = this.windowSlot(entry, minutes, now);
       if (merged.calls === 0) continue;
@@ -289,7 +342,8 @@ export class QueryRecorder {
 
   /** The cumulative latency histogram of one fingerprint (a copy), or undefined. */
   histogram(fingerprint: Fingerprint): LogLinearHistogram | undefined {
-    return this.entries.get(fingerprint)?.latency.clone();
+    const entry = this.entries.get(fingerprint);
+    return entry ? QueryRecorder.cumulativeLatency(entry) : undefined;
   }
 
   /** The window histogram of one fingerprint (a fresh merge), or undefined when it is not tracked. */
@@ -298,9 +352,11 @@ export class QueryRecorder {
     return entry ? this.windowSlot(entry, minutes, now).latency : undefined;
   }
 
-  /** Every entry's cumulative counters and histogram (shared, do not modify), for exposition. */
+  /** Every entry's cumulative counters and histogram (merged when first read), for exposition. */
   exportEntries(): ExportedEntry[] {
-    return [...this.entries.values()].map((entry) => ({
+    return [...this.entries.values()].map((entry) => {
+      let latency: LogLinearHistogram | undefined;
+      return {
       operation: entry.operation,
       collection: entry.collection,
       calls: entry.calls,
@@ -309,8 +365,12 @@ export class QueryRecorder {
       slow: entry.slow,
       cacheHits: entry.cacheHits,
       cacheMisses: entry.cacheMisses,
-      latency: entry.latency,
-    }));
+        // Merging the live minute slots costs a pass over their buckets: only the duration histogram needs it.
+        get latency(): LogLinearHistogram {
+          return (latency ??= QueryRecorder.cumulativeLatency(entry));
+        },
+      };
+    });
   }
 
   /** Folds idle fingerprints (no call within the last hour) into `other`, making room for new ones. */
@@ -328,7 +388,7 @@ export class QueryRecorder {
   byteSize(): number {
     let bytes = 0;
     for (const entry of this.entries.values()) {
-      bytes += 400 + entry.normalized.length * 2 + entry.latency.byteSize;
+      bytes += 400 + entry.normalized.length * 2 + entry.retired.byteSize;
       for (const slot of [...entry.minutes, ...entry.fiveMinutes]) if (slot) bytes += 80 + slot.latency.byteSize;
     }
     return bytes;
@@ -375,13 +435,14 @@ export class QueryRecorder {
     other.retries += entry.retries;
     other.poolWaitMs += entry.poolWaitMs;
     other.poolWaitCount += entry.poolWaitCount;
-    other.latency.merge(entry.latency);
+    other.retired.merge(entry.retired);
+    for (const slot of entry.minutes) if (slot) other.retired.merge(slot.latency);
     other.lastAt = Math.max(other.lastAt, entry.lastAt);
   }
 
   private windowSlot(entry: Entry, minutes: WindowMinutes, now: number): Slot {
     const minute = Math.floor(now / MINUTE_MS);
-    const merged = newSlot(0);
+    const merged = mergedSlot(QueryRecorder.windowPrecision(minutes));
     const add = (slot: Slot | undefined, lowest: number, highest: number, unit: number): void => {
       if (!slot) return;
       const index = Math.floor(slot.index / unit);
@@ -398,8 +459,20 @@ export class QueryRecorder {
     return merged;
   }
 
+  /** Windows of minute slots have their precision; the hour window is at the 5-minute slots' (coarser) precision. */
+  private static windowPrecision(minutes: WindowMinutes): number {
+    return minutes === 60 ? FIVE_MINUTE_PRECISION : MINUTE_PRECISION;
+  }
+
+  /** The cumulative histogram of an entry: the retired samples plus the live minute slots (a fresh merge). */
+  private static cumulativeLatency(entry: Entry): LogLinearHistogram {
+    const latency = entry.retired.clone();
+    for (const slot of entry.minutes) if (slot) latency.merge(slot.latency);
+    return latency;
+  }
+
   private cumulativeStats(entry: Entry): FingerprintStats {
-    const histogram = entry.latency;
+    const histogram = QueryRecorder.cumulativeLatency(entry);
     return {
       ...QueryRecorder.identity(entry),
       calls: entry.calls,
@@ -448,6 +521,10 @@ export class QueryRecorder {
   }
 
   private static newEntry(fingerprint: Fingerprint, normalized: string, operation: string | undefined, collection: string | undefined, at: number): Entry {
+    const minute = Math.floor(at / MINUTE_MS);
+    const current = newSlot(minute, MINUTE_MS, MINUTE_PRECISION);
+    const minutes = new Array<Slot | undefined>(MINUTE_SLOTS);
+    minutes[minute % MINUTE_SLOTS] = current;
     return {
       fingerprint,
       normalized,
@@ -464,8 +541,9 @@ export class QueryRecorder {
       poolWaitCount: 0,
       routes: null,
       lastAt: at,
-      latency: new LogLinearHistogram(),
-      minutes: new Array<Slot | undefined>(MINUTE_SLOTS),
+      retired: new LogLinearHistogram(),
+      current,
+      minutes,
       fiveMinutes: new Array<Slot | undefined>(FIVE_MINUTE_SLOTS),
     };
   }

@@ -90,10 +90,51 @@ describe('LogLinearHistogram', () => {
     expect(Math.abs(histogram.countAtOrBelow(50) - 500)).toBeLessThanOrEqual(3);
   });
 
-  it('refuses to merge histograms of different precision', () => {
+  it('refuses to merge a coarser histogram into a finer one', () => {
     const fine = new LogLinearHistogram();
     const coarse = new LogLinearHistogram(32);
     coarse.record(1);
     expect(() => fine.merge(coarse)).toThrow(RangeError);
   });
+
+  it('merges a finer histogram into a coarser one exactly as recording the values at the coarser precision', () => {
+    const rng = new Rng(13);
+    const values = [0, 0.0004, ...Array.from({ length: 20_000 }, (_, i) => (i % 50 === 0 ? lognormal(rng, 900, 0.5) : lognormal(rng, 0.3, 1)))];
+    const fine = new LogLinearHistogram(128, Uint32Array);
+    const direct = new LogLinearHistogram(32);
+    for (const value of values) {
+      fine.record(value);
+      direct.record(value);
+    }
+    const coarse = new LogLinearHistogram(32);
+    coarse.merge(fine);
+    expectSameHistogram(coarse, direct, values.filter((_, index) => index % 19 === 0));
+  });
+
+  it('gives the same answers with 32-bit counts, and after clearing and reuse, as a fresh histogram', () => {
+    const rng = new Rng(17);
+    const first = Array.from({ length: 5000 }, () => lognormal(rng, 0.05, 2));
+    const second = Array.from({ length: 5000 }, () => lognormal(rng, 30, 0.4));
+    const reused = new LogLinearHistogram(128, Uint32Array);
+    for (const value of first) reused.record(value);
+    reused.clear();
+    expect(reused.count).toBe(0);
+    const fresh = new LogLinearHistogram();
+    for (const value of second) {
+      reused.record(value);
+      fresh.record(value);
+    }
+    expectSameHistogram(reused, fresh, [...first, ...second]);
+  });
 });
+
+/** Asserts two histograms hold the same buckets: same count, extremes, quantiles on a fine grid and counts below every probe. */
+function expectSameHistogram(actual: LogLinearHistogram, expected: LogLinearHistogram, probes: readonly number[]): void {
+  expect(actual.count).toBe(expected.count);
+  expect(actual.min).toBe(expected.min);
+  expect(actual.max).toBe(expected.max);
+  // Sums of the same values in another order: equal up to rounding.
+  expect(Math.abs(actual.totalMs - expected.totalMs)).toBeLessThanOrEqual(1e-12 * Math.abs(expected.totalMs));
+  for (let i = 0; i <= 1000; i += 1) expect(actual.quantile(i / 1000), `q=${i / 1000}`).toBe(expected.quantile(i / 1000));
+  for (const probe of probes) expect(actual.countAtOrBelow(probe), `≤ ${probe}`).toBe(expected.countAtOrBelow(probe));
+}

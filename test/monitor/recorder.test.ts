@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LogLinearHistogram } from '../../src/monitor/histogram.js';
 import { OTHER_FINGERPRINT, QueryRecorder } from '../../src/monitor/recorder.js';
 import type { Fingerprint } from '../../src/sql/analyze.js';
 
@@ -78,4 +79,74 @@ describe('QueryRecorder', () => {
     const [stats] = recorder.snapshot();
     expect(stats).toMatchObject({ calls: 2, cacheHits: 1, cacheMisses: 1, retries: 1, meanPoolWaitMs: 2, slow: 1, routes: { cache: 1, replica: 1 } });
   });
+
+  it('keeps cumulative and window histograms equal to histograms fed every sample directly, across rotations, gaps and late samples', () => {
+    const recorder = new QueryRecorder();
+    const samples: Array<{ at: number; durationMs: number }> = [];
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let at = T0;
+    for (let index = 0; index < 30_000; index += 1) {
+      at += Math.floor(random() * (random() < 0.005 ? 900_000 : 400));
+      // One sample in 50 is replayed late: from a minute still in the ring, from an older one, or from hours back.
+      const late = random() < 0.02 ? [30_000, 200_000, 900_000, 7_200_000][Math.floor(random() * 4)]! : 0;
+      const sample = { at: at - late, durationMs: random() < 0.01 ? 0 : 0.05 + random() * random() * 80 };
+      samples.push(sample);
+      recorder.record({ fingerprint: fp('q'), normalized: 'SELECT 1', durationMs: sample.durationMs, rows: 1, failed: false, at: sample.at });
+    }
+    const everything = new LogLinearHistogram();
+    for (const sample of samples) everything.record(sample.durationMs);
+    const probes = samples.filter((_, index) => index % 97 === 0).map((sample) => sample.durationMs);
+    expectSameHistogram(recorder.histogram(fp('q'))!, everything, probes);
+    expectSameHistogram(recorder.exportEntries()[0]!.latency, everything, probes);
+    expect(recorder.snapshot()[0]!.p99Ms).toBe(everything.quantile(0.99));
+
+    // The minute windows keep full precision; the hour window that of its 5-minute slots.
+    const minute = Math.floor(at / 60_000);
+    const period = Math.floor(minute / 5);
+    const inMinutes = (count: number) => samples.filter((sample) => Math.floor(sample.at / 60_000) > minute - count && sample.at <= at);
+    const inHour = samples.filter((sample) => Math.floor(sample.at / 300_000) > period - 12 && sample.at <= at);
+    for (const [window, expected, precision] of [
+      [1, inMinutes(1), 128],
+      [5, inMinutes(5), 128],
+      [60, inHour, 32],
+    ] as const) {
+      const reference = new LogLinearHistogram(precision);
+      for (const sample of expected) reference.record(sample.durationMs);
+      expect(recorder.window(window, at)[0]!.calls, `${window} m`).toBe(expected.length);
+      expectSameHistogram(recorder.windowHistogram(fp('q'), window, at)!, reference, probes);
+    }
+  });
+
+  it('folds an idle fingerprint with its live minutes into "other", which keeps the histogram of every sample it absorbed', () => {
+    const recorder = new QueryRecorder({ maxFingerprints: 2 });
+    const reference = new LogLinearHistogram();
+    for (let minute = 0; minute < 8; minute += 1) {
+      for (let sample = 0; sample < 20; sample += 1) {
+        const durationMs = 0.2 + minute + sample / 7;
+        reference.record(durationMs);
+        recorder.record({ fingerprint: fp('idle'), normalized: 'SELECT 1', durationMs, rows: 1, failed: false, at: T0 + minute * 60_000 + sample * 1000 });
+      }
+    }
+    // Beyond the cap: recorded under "other" from the start.
+    for (const name of ['busy', 'late']) {
+      reference.record(3);
+      recorder.record({ fingerprint: fp(name), normalized: name, durationMs: 3, rows: 1, failed: false, at: T0 + 3_600_000 });
+    }
+    expect(recorder.compact(T0 + 3 * 3_600_000)).toBe(2);
+    const other = recorder.histogram(OTHER_FINGERPRINT)!;
+    expectSameHistogram(other, reference, [0.1, 1, 3, 5, 8, 9]);
+    expect(recorder.snapshot().map((entry) => entry.fingerprint)).toEqual([OTHER_FINGERPRINT]);
+  });
 });
+
+/** Asserts two histograms hold the same buckets: same count, extremes, quantiles on a fine grid and counts below every probe. */
+function expectSameHistogram(actual: LogLinearHistogram, expected: LogLinearHistogram, probes: readonly number[]): void {
+  expect(actual.count).toBe(expected.count);
+  expect(actual.min).toBe(expected.min);
+  expect(actual.max).toBe(expected.max);
+  // Sums of the same values in another order: equal up to rounding.
+  expect(Math.abs(actual.totalMs - expected.totalMs)).toBeLessThanOrEqual(1e-12 * Math.abs(expected.totalMs));
+  for (let i = 0; i <= 200; i += 1) expect(actual.quantile(i / 200), `q=${i / 200}`).toBe(expected.quantile(i / 200));
+  for (const probe of probes) expect(actual.countAtOrBelow(probe), `≤ ${probe}`).toBe(expected.countAtOrBelow(probe));
+}
