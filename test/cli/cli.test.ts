@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,9 +9,18 @@ import type { TestSchema } from '../support/postgres.js';
 // The tests run the built CLI exactly as a user would (`npm test` builds first).
 const BIN = resolve(import.meta.dirname, '../../bin/qopt.js');
 
-function qopt(args: string[], cwd = mkdtempSync(join(tmpdir(), 'qopt-cli-'))) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr, cwd };
+// Asynchronous on purpose: a test worker blocked in spawnSync cannot answer vitest's RPC, which gives
+// up after 60 s ("Timeout calling onTaskUpdate") on a loaded machine.
+function qopt(args: string[], cwd = mkdtempSync(join(tmpdir(), 'qopt-cli-')), env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; cwd: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FORCE_COLOR: '0', ...env }, timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, cwd }));
+  });
 }
 
 describe('qopt CLI', () => {
@@ -19,38 +28,38 @@ describe('qopt CLI', () => {
     expect(existsSync(BIN)).toBe(true);
   });
 
-  it('prints help for the program and every command', () => {
-    const help = qopt(['--help']);
+  it('prints help for the program and every command', async () => {
+    const help = await qopt(['--help']);
     expect(help.code).toBe(0);
     const commands = ['demo', 'analyze', 'bench', 'load-workload', 'config'];
     for (const command of commands) expect(help.stdout).toContain(command);
     for (const command of commands) {
-      const commandHelp = qopt([command, '--help']);
+      const commandHelp = await qopt([command, '--help']);
       expect(commandHelp.code, command).toBe(0);
       expect(commandHelp.stdout, command).toContain(`Usage: qopt ${command}`);
     }
   });
 
-  it('rejects an unknown command with one line naming it and a non-zero exit', () => {
-    const result = qopt(['frobnicate']);
+  it('rejects an unknown command with one line naming it and a non-zero exit', async () => {
+    const result = await qopt(['frobnicate']);
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim().split('\n')[0]).toBe("error: unknown command 'frobnicate'");
   });
 
-  it('rejects an unknown option with one line naming it', () => {
-    const result = qopt(['analyze', '--shiny', 'select 1']);
+  it('rejects an unknown option with one line naming it', async () => {
+    const result = await qopt(['analyze', '--shiny', 'select 1']);
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim()).toBe("error: unknown option '--shiny'");
   });
 
-  it('rejects a bad option value', () => {
-    const result = qopt(['demo', '--scale', 'big']);
+  it('rejects a bad option value', async () => {
+    const result = await qopt(['demo', '--scale', 'big']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/--scale.*'big' is invalid/);
   });
 
-  it('analyzes a statement as JSON: kind, fingerprint, tables, columns and predicates', () => {
-    const result = qopt(['analyze', '--json', 'SELECT p.close FROM prices p JOIN symbols s ON s.symbol = p.symbol WHERE s.sector = $1 AND p.date >= $2']);
+  it('analyzes a statement as JSON: kind, fingerprint, tables, columns and predicates', async () => {
+    const result = await qopt(['analyze', '--json', 'SELECT p.close FROM prices p JOIN symbols s ON s.symbol = p.symbol WHERE s.sector = $1 AND p.date >= $2']);
     expect(result.code).toBe(0);
     const analysis = JSON.parse(result.stdout);
     expect(analysis.kind).toBe('read');
@@ -62,22 +71,22 @@ describe('qopt CLI', () => {
     expect(statement.ast).toBeUndefined();
   });
 
-  it('prints a readable analysis without --json', () => {
-    const result = qopt(['analyze', 'update users set role = $1 where id = $2']);
+  it('prints a readable analysis without --json', async () => {
+    const result = await qopt(['analyze', 'update users set role = $1 where id = $2']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('kind:        write');
     expect(result.stdout).toContain('writes:      users: role');
   });
 
-  it('exits non-zero on a syntax error with line, column and caret', () => {
-    const result = qopt(['analyze', 'select *\nfrom t\nwhere a = = 1']);
+  it('exits non-zero on a syntax error with line, column and caret', async () => {
+    const result = await qopt(['analyze', 'select *\nfrom t\nwhere a = = 1']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('syntax error at or near "=" at line 3, column 11');
     expect(result.stderr).toContain('3 | where a = = 1\n  |           ^');
   });
 
-  it('runs `bench sql --quick` and writes bench/results/sql.json', () => {
-    const result = qopt(['bench', 'sql', '--quick', '--runs', '1']);
+  it('runs `bench sql --quick` and writes bench/results/sql.json', async () => {
+    const result = await qopt(['bench', 'sql', '--quick', '--runs', '1']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('analyzeSql, memoized');
     const written = JSON.parse(readFileSync(join(result.cwd, 'bench', 'results', 'sql.json'), 'utf8'));
@@ -85,25 +94,25 @@ describe('qopt CLI', () => {
     expect(written.figures.memoized_analyze_us.median).toBeGreaterThan(0);
   });
 
-  it('prints the effective configuration with the seed flag names, and rejects a bad value naming it', () => {
-    const ok = spawnSync(process.execPath, [BIN, 'config', '--json'], { encoding: 'utf8', env: { ...process.env, L1_CACHE_SIZE_MB: '64', QOPT_API_TOKEN: 'secret-token' } });
-    expect(ok.status).toBe(0);
+  it('prints the effective configuration with the seed flag names, and rejects a bad value naming it', async () => {
+    const ok = await qopt(['config', '--json'], undefined, { L1_CACHE_SIZE_MB: '64', QOPT_API_TOKEN: 'secret-token' });
+    expect(ok.code).toBe(0);
     const config = JSON.parse(ok.stdout);
     expect(config.cache.l1SizeMb).toBe(64);
     expect(config.server.apiToken).toBe('***');
-    const bad = spawnSync(process.execPath, [BIN, 'config'], { encoding: 'utf8', env: { ...process.env, MAX_CONCURRENT_QUERIES: 'many' } });
-    expect(bad.status).toBe(1);
+    const bad = await qopt(['config'], undefined, { MAX_CONCURRENT_QUERIES: 'many' });
+    expect(bad.code).toBe(1);
     expect(bad.stderr.trim()).toBe('qopt: invalid value for MAX_CONCURRENT_QUERIES: "many" (expected an integer)');
   });
 
-  it('names the known benchmarks when asked for an unknown one', () => {
-    const result = qopt(['bench', 'nope']);
+  it('names the known benchmarks when asked for an unknown one', async () => {
+    const result = await qopt(['bench', 'nope']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/unknown benchmark "nope" \(known: sql/);
   });
 
-  it('runs the demo on an in-memory embedded database', () => {
-    const result = qopt(['demo', '--database', 'memory:', '--scale', '0.01', '--iterations', '2']);
+  it('runs the demo on an in-memory embedded database', async () => {
+    const result = await qopt(['demo', '--database', 'memory:', '--scale', '0.01', '--iterations', '2']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Queries by total time');
     expect(result.stdout).toMatch(/latest_cells\s+2\s/);
@@ -122,8 +131,8 @@ describe('qopt CLI against the real server', () => {
     await schema.drop();
   });
 
-  it('runs `qopt demo --workload market --scale 0.01 --database postgres://…`', () => {
-    const result = qopt(['demo', '--workload', 'market', '--scale', '0.01', '--iterations', '3', '--database', schema.url, '--json']);
+  it('runs `qopt demo --workload market --scale 0.01 --database postgres://…`', async () => {
+    const result = await qopt(['demo', '--workload', 'market', '--scale', '0.01', '--iterations', '3', '--database', schema.url, '--json']);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.workload).toBe('market');
@@ -135,8 +144,8 @@ describe('qopt CLI against the real server', () => {
     expect(loop.calls).toBe(20);
   });
 
-  it('loads a workload with load-workload and reports the rows', () => {
-    const result = qopt(['load-workload', 'etl', '--scale', '0.01', '--database', schema.url, '--json']);
+  it('loads a workload with load-workload and reports the rows', async () => {
+    const result = await qopt(['load-workload', 'etl', '--scale', '0.01', '--database', schema.url, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).rows.pipeline_executions).toBe(20_000);
     expect(result.stderr).toContain('loaded pipeline_executions: 20,000 rows');

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +10,19 @@ import { TOKEN } from './support.js';
 
 // The built CLI, exactly as a user runs it (`npm test` builds first).
 const BIN = resolve(import.meta.dirname, '../../bin/qopt.js');
+
+/** Runs the CLI to its end without blocking the test worker (a worker stuck in spawnSync cannot answer vitest's RPC). */
+function qoptRun(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 describe('qopt serve and qopt duckdb', () => {
   let schema: TestSchema;
@@ -59,22 +72,22 @@ describe('qopt serve and qopt duckdb', () => {
     await client.query("CREATE TABLE things (id int PRIMARY KEY, name text); INSERT INTO things VALUES (1, 'a'), (2, 'b')");
     await client.query('SELECT pg_stat_force_next_flush()');
     await client.end();
-    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
+    const sync = await qoptRun(['duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url, '--json'], dir);
     expect(sync.status, sync.stderr).toBe(0);
     expect(JSON.parse(sync.stdout)).toMatchObject({ tables: [{ table: 'things', rows: 2, enumColumns: [] }] });
-    const status = spawnSync(process.execPath, [BIN, 'duckdb', 'status', '--file', file, '--database', schema.url, '--json'], { cwd: dir, encoding: 'utf8' });
+    const status = await qoptRun(['duckdb', 'status', '--file', file, '--database', schema.url, '--json'], dir);
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject([{ table: 'things', rows: 2, fresh: true }]);
   });
 
-  it('refuses an --enum-max-values that is not a whole number', () => {
-    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', schema.url, '--enum-max-values', '-1'], { cwd: dir, encoding: 'utf8' });
+  it('refuses an --enum-max-values that is not a whole number', async () => {
+    const sync = await qoptRun(['duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', schema.url, '--enum-max-values', '-1'], dir);
     expect(sync.status).toBe(1);
     expect(sync.stderr).toContain('--enum-max-values takes a whole number');
   });
 
-  it('refuses to sync from the embedded database with one clear line', () => {
-    const sync = spawnSync(process.execPath, [BIN, 'duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', 'memory:'], { cwd: dir, encoding: 'utf8' });
+  it('refuses to sync from the embedded database with one clear line', async () => {
+    const sync = await qoptRun(['duckdb', 'sync', '--tables', 'things', '--file', join(dir, 'x.duckdb'), '--database', 'memory:'], dir);
     expect(sync.status).toBe(1);
     expect(sync.stderr.trim()).toBe('qopt: qopt duckdb sync needs a PostgreSQL server (postgres://…) as its source');
   });
