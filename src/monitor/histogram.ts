@@ -19,8 +19,9 @@ const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 /**
  * The element type of the counts: `Float64Array` (the default) counts exactly up to 2^53;
- * `Uint32Array` takes half the memory and suits a histogram that never holds 2^32 values in one
- * bucket (a time slot of the recorder).
+ * `Uint32Array` takes half the memory. A 32-bit histogram turns its counts 64-bit before a merge
+ * or `reserve` could take its total past 2^32 − 1; `record` does not check (it stays short for the
+ * recorder's time slots, which never hold that many values).
  */
 export type CountArray = Float64ArrayConstructor | Uint32ArrayConstructor;
 
@@ -45,8 +46,10 @@ const SPARSE_AGAIN_AT = MAX_SPARSE_BUCKETS / 2;
  * Bytes V8 spends on a histogram besides its count data: the object and, per non-empty typed array,
  * its JSTypedArray and JSArrayBuffer objects and the backing store's bookkeeping (measured on Node 20).
  */
-const OBJECT_BYTES = 96;
-const TYPED_ARRAY_BYTES = 200;
+const OBJECT_BYTES = 136;
+const TYPED_ARRAY_BYTES = 220;
+
+const MAX_32_BIT_COUNT = 0xffffffff;
 
 /** Shared zero-length arrays: a sparse histogram's dense counts, a dense one's sparse entries. */
 const NO_FLOAT_COUNTS = new Float64Array(0);
@@ -83,7 +86,7 @@ export class LogLinearHistogram {
    */
   constructor(
     readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS,
-    private readonly countArray: CountArray = Float64Array,
+    private countArray: CountArray = Float64Array,
   ) {
     const bits = Math.log2(subBuckets);
     if (!Number.isInteger(bits) || bits < 0 || bits > 20) throw new RangeError(`subBuckets must be a power of two up to 2^20, got ${subBuckets}`);
@@ -111,12 +114,20 @@ export class LogLinearHistogram {
   merge(other: LogLinearHistogram): void {
     if (other.total === 0) return;
     if (other.subBuckets < this.subBuckets) throw new RangeError(`cannot merge a histogram of ${other.subBuckets} sub-buckets into one of ${this.subBuckets}`);
+    this.reserve(other.total);
     if (other.counts.length === 0) this.mergeSparse(other);
     else this.mergeDense(other);
     this.total += other.total;
     this.sum += other.sum;
     this.minimum = Math.min(this.minimum, other.minimum);
     this.maximum = Math.max(this.maximum, other.maximum);
+  }
+
+  /** Makes room for `count` more values: 32-bit counts become 64-bit before the total could pass 2^32 − 1 (no bucket then can). */
+  reserve(count: number): void {
+    if (this.countArray === Float64Array || this.total + count <= MAX_32_BIT_COUNT) return;
+    this.countArray = Float64Array;
+    this.counts = this.counts.length === 0 ? NO_FLOAT_COUNTS : Float64Array.from(this.counts);
   }
 
   /** Adds a sparse histogram's entries one by one (this one may turn dense on the way). */
