@@ -126,7 +126,101 @@ describe('LogLinearHistogram', () => {
     }
     expectSameHistogram(reused, fresh, [...first, ...second]);
   });
+
+  it('answers bucket for bucket as a dense histogram while sparse, and after turning dense past 64 distinct buckets', () => {
+    const rng = new Rng(19);
+    const values = [0, 0.0004, ...Array.from({ length: 3000 }, () => lognormal(rng, 3, 1.5))];
+    const probes = values.filter((_, index) => index % 7 === 0);
+    const growing = new LogLinearHistogram(128, Uint32Array);
+    const dense = denseHistogram(128, Uint32Array);
+    let sawSparse = false;
+    for (const [index, value] of values.entries()) {
+      growing.record(value);
+      dense.record(value);
+      if (growing.isSparse) sawSparse = true;
+      // Compare at every step while sparse, around the switch, then now and then.
+      if (index < 80 || index % 500 === 0) expectSameHistogram(growing, dense, probes);
+    }
+    expect(sawSparse).toBe(true);
+    expect(growing.isSparse).toBe(false);
+    expectSameHistogram(growing, dense, probes);
+  });
+
+  it('turns dense when a sparse count would pass 16 bits, keeping the count exact', () => {
+    const histogram = new LogLinearHistogram(128, Uint32Array);
+    histogram.record(5, 0xffff);
+    expect(histogram.isSparse).toBe(true);
+    histogram.record(5);
+    expect(histogram.isSparse).toBe(false);
+    expect(histogram.count).toBe(0x10000);
+    expect(histogram.countAtOrBelow(5)).toBe(0x10000);
+    expect(histogram.countAtOrBelow(4.9)).toBe(0);
+  });
+
+  it('merges sparse into sparse, sparse into dense, dense into sparse and dense into dense exactly, at the same and a coarser precision', () => {
+    const rng = new Rng(23);
+    const few = Array.from({ length: 12 }, () => lognormal(rng, 0.8, 0.5));
+    const many = Array.from({ length: 4000 }, () => lognormal(rng, 20, 1));
+    const fill = (histogram: LogLinearHistogram, values: readonly number[]): LogLinearHistogram => {
+      for (const value of values) histogram.record(value);
+      return histogram;
+    };
+    const probes = [...few, ...many.filter((_, index) => index % 13 === 0)];
+    for (const precision of [128, 32]) {
+      for (const [left, right] of [[few, few], [few, many], [many, few], [many, many]] as const) {
+        const target = fill(new LogLinearHistogram(precision, Uint32Array), left);
+        const source = fill(new LogLinearHistogram(128, Uint32Array), right);
+        expect(target.isSparse).toBe(left === few);
+        expect(source.isSparse).toBe(right === few);
+        target.merge(source);
+        const direct = fill(fill(denseHistogram(precision, Float64Array), left), right);
+        expectSameHistogram(target, direct, probes);
+      }
+    }
+  });
+
+  it('goes back to sparse when cleared after a period of few values, and stays dense after a busy one', () => {
+    const rng = new Rng(29);
+    const histogram = new LogLinearHistogram(128, Uint32Array);
+    for (let i = 0; i < 1000; i += 1) histogram.record(lognormal(rng, 5, 1));
+    histogram.clear();
+    expect(histogram.isSparse).toBe(false);
+    for (let i = 0; i < 10; i += 1) histogram.record(lognormal(rng, 5, 1));
+    const denseBytes = histogram.byteSize;
+    histogram.clear();
+    expect(histogram.isSparse).toBe(true);
+    expect(histogram.byteSize).toBeLessThan(denseBytes);
+    const again = Array.from({ length: 10 }, () => lognormal(rng, 5, 1));
+    const fresh = denseHistogram(128, Float64Array);
+    for (const value of again) {
+      histogram.record(value);
+      fresh.record(value);
+    }
+    expectSameHistogram(histogram, fresh, again);
+  });
+
+  it('widens 32-bit counts to 64-bit before a merge takes the total past 2^32 − 1', () => {
+    const big = denseHistogram(128, Float64Array);
+    big.record(2, 2 ** 31);
+    big.record(3, 2 ** 31);
+    const narrow = new LogLinearHistogram(128, Uint32Array);
+    narrow.record(2, 2 ** 31);
+    narrow.merge(big);
+    expect(narrow.count).toBe(3 * 2 ** 31);
+    expect(narrow.countAtOrBelow(2)).toBe(2 ** 32);
+    expect(narrow.countAtOrBelow(3)).toBe(3 * 2 ** 31);
+  });
 });
+
+/** A histogram already dense (a count past 16 bits in bucket 0 turns it dense; then cleared). */
+function denseHistogram(subBuckets: number, countArray: typeof Float64Array | typeof Uint32Array): LogLinearHistogram {
+  const histogram = new LogLinearHistogram(subBuckets, countArray);
+  histogram.record(0, 0x10000);
+  // Clearing after more values than the sparse form's limit keeps the dense array.
+  histogram.clear();
+  expect(histogram.isSparse).toBe(false);
+  return histogram;
+}
 
 /** Asserts two histograms hold the same buckets: same count, extremes, quantiles on a fine grid and counts below every probe. */
 function expectSameHistogram(actual: LogLinearHistogram, expected: LogLinearHistogram, probes: readonly number[]): void {
