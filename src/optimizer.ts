@@ -141,12 +141,13 @@ export class Optimizer {
     }
     // Automatic rewriting swaps in a proven rewrite of a hot read and reverts it if it measures slower or fails.
     const rewriter = analysis.kind === 'read' ? this.autoRewriter : null;
+    // Only a read the cache actually looks up can miss; with the cache off (or `cache: false`) there is no lookup.
+    const cached = analysis.cacheable && this.config.cache.enabled && options.cache !== false;
+    const writes = !cached && changesData(analysis);
+    if (!cached && !rewriter && !writes) return this.runDirect<R>(analysis, sql, params, options);
     const run = (text: string) => this.executor.run<R>(analysis, text, params, options);
     const work = rewriter ? () => rewriter.run(sql, params, run) : () => run(sql);
-    // Only a read the cache actually looks up can miss; with the cache off (or `cache: false`) there is no lookup.
-    if (analysis.cacheable && this.config.cache.enabled && options.cache !== false) return this.readThroughCache(analysis, params, options, work);
-    const writes = changesData(analysis);
-    if (!rewriter && !writes) return this.runDirect<R>(analysis, sql, params, options);
+    if (cached) return this.readThroughCache(analysis, params, options, work);
     const running = this.timed(analysis, work, params);
     if (!writes) return running;
     return running.then(async (result) => {

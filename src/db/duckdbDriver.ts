@@ -166,7 +166,6 @@ export class DuckDbDriver {
     return this.withIdleConnection((connection) => [...connection.connection.getTableNames(sql, false)]);
   }
 
-
   /** What `qopt duckdb sync` copied into this file; empty when it never ran. */
   async syncedTables(): Promise<SyncedTable[]> {
     const exists = await this.query('SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1', [SYNC_TABLE]);

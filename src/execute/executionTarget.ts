@@ -21,6 +21,11 @@ export interface SlotHandle {
 /** Called once with the error or the value: the hot path's callbacks, one promise at the caller's end. */
 export type Outcome<T> = (error: Error | undefined, value?: T) => void;
 
+/** The promise of a callback-style operation (the public, promise-returning ends of the hot path). */
+export function toPromise<T>(start: (callback: Outcome<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value as T))));
+}
+
 /** A promise rejection handler for an Outcome (a rejection without a reason still reports a failure). */
 export function failureTo(callback: Outcome<never>): (reason: unknown) => void {
   return (reason) => callback((reason as Error | undefined) ?? new Error('the statement failed without a reason'));

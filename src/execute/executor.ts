@@ -6,7 +6,7 @@ import { redactTarget } from '../db/target.js';
 import type { QueryOptions, QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
-import { failureTo } from './executionTarget.js';
+import { failureTo, toPromise } from './executionTarget.js';
 import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
 import { isPreparable, PreparedStatements } from './preparedStatements.js';
@@ -159,7 +159,7 @@ export class Executor {
   /** Runs one analysed statement (autocommit) through the whole pipeline. */
   run<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
     if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) {
-      return new Promise((resolve, reject) => this.runScheduled<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!))));
+      return toPromise((callback) => this.runScheduled<R>(analysis, sql, params, options, callback));
     }
     return this.runShared(analysis, sql, params, options);
   }
@@ -175,7 +175,7 @@ export class Executor {
 
   private runShared<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
     const sharedKey = dedupeKey(sql, params);
-    const runAlone = () => new Promise<QueryResultSet<R>>((resolve, reject) => this.runScheduled<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!))));
+    const runAlone = () => toPromise<QueryResultSet<R>>((callback) => this.runScheduled<R>(analysis, sql, params, options, callback));
     if (sharedKey === undefined) return runAlone();
     // A read that starts after a write committed must not join one that started before it (it would
     // return the pre-write rows): the write epoch is part of the key.
@@ -345,7 +345,7 @@ export class Executor {
   }
 
   private runAttemptsAsPromise<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>): Promise<T> {
-    return new Promise((resolve, reject) => this.runAttempts(analysis, options, attempt, undefined, (error, value) => (error ? reject(error) : resolve(value as T))));
+    return toPromise((callback) => this.runAttempts(analysis, options, attempt, undefined, callback));
   }
 
   private statementOf(analysis: SqlAnalysis, options: QueryOptions): Statement {

@@ -3,7 +3,7 @@ import Cursor from 'pg-cursor';
 import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
 import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
-import { failureTo } from './executionTarget.js';
+import { failureTo, toPromise } from './executionTarget.js';
 import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { Deadlines } from './deadlines.js';
 import type { Deadline } from './deadlines.js';
@@ -74,7 +74,7 @@ export class PoolTarget implements ExecutionTarget {
   }
 
   query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle, preparable = false): Promise<QueryResultSet<R>> {
-    return new Promise((resolve, reject) => this.queryWith<R>(sql, params, limits, slot, preparable, (error, result) => (error ? reject(error) : resolve(result!))));
+    return toPromise((callback) => this.queryWith<R>(sql, params, limits, slot, preparable, callback));
   }
 
   queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot: SlotHandle | undefined, preparable: boolean, callback: Outcome<QueryResultSet<R>>): void {
@@ -108,11 +108,7 @@ export class PoolTarget implements ExecutionTarget {
       if (!prepared.usableOn(client, name!)) return asGiven(client, done);
       client.query({ ...config, name }, done);
     };
-    return new Promise((resolve, reject) => {
-      const settle: Outcome<pg.QueryResult> = (error, result) => (error ? reject(error) : resolve(result!));
-      if (name === undefined) this.run(asGiven, limits, slot, finish, undefined, settle);
-      else this.run(named, limits, slot, finish, asGiven, settle);
-    });
+    return toPromise((callback) => (name === undefined ? this.run(asGiven, limits, slot, finish, undefined, callback) : this.run(named, limits, slot, finish, asGiven, callback)));
   }
 
   async checkout(): Promise<CheckedOutConnection> {
