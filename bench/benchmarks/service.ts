@@ -13,7 +13,7 @@ import { median } from '../harness.js';
 import type { BenchContext, Benchmark } from '../harness.js';
 import { loadWorkload, quietProgress, Rng } from '../workloads/index.js';
 import { marketWorkload } from '../workloads/market.js';
-import { loadInWorker } from './httpLoad.js';
+import { loadInWorker } from '../httpLoad.js';
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const TOKEN = randomBytes(18).toString('base64url');

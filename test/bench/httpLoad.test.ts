@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The built module: the load runs in a worker thread, which loads the file itself (`npm test` builds first).
-import { loadInWorker } from '../../dist/bench/benchmarks/httpLoad.js';
+import { loadInWorker } from '../../dist/bench/httpLoad.js';
 
 describe('the HTTP load generator (raw keep-alive sockets)', () => {
   let server: Server;

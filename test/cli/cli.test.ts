@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +120,64 @@ describe('qopt CLI', () => {
     expect(result.stdout).toContain('Queries by total time');
     expect(result.stdout).toMatch(/latest_cells\s+2\s/);
     expect(result.stdout).toContain('p95 ms');
+  });
+});
+
+describe('qopt load --url (closed-loop HTTP load on a running service)', () => {
+  let server: Server;
+  let base: string;
+  let served = 0;
+  const seen = { authorization: '', contentType: '', body: '' };
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        served += 1;
+        seen.authorization = request.headers.authorization ?? '';
+        seen.contentType = request.headers['content-type'] ?? '';
+        seen.body = body;
+        if (request.url === '/limited') return void response.writeHead(429).end('slow down');
+        response.setHeader('content-type', 'application/json');
+        response.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('POSTs the body with the bearer token and reports every answer it counted', async () => {
+    served = 0;
+    const result = await qopt(['load', '--url', `${base}/api/v1/query`, '--body', '{"sql":"SELECT 1"}', '--token', 'a-token-123', '--connections', '2', '--duration', '0.5', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { requests: number; failures: number; statuses: Record<string, number>; p50Ms: number; p99Ms: number };
+    expect(report.requests).toBeGreaterThan(0);
+    expect(report.requests).toBe(served);
+    expect(report.statuses).toEqual({ 200: report.requests });
+    expect(report.p99Ms).toBeGreaterThanOrEqual(report.p50Ms);
+    expect(seen).toEqual({ authorization: 'Bearer a-token-123', contentType: 'application/json', body: '{"sql":"SELECT 1"}' });
+  });
+
+  it('exits non-zero and names the rate limit when every answer is a 429', async () => {
+    const result = await qopt(['load', '--url', `${base}/limited`, '--connections', '1', '--duration', '0.3']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/by status: 429 \d+/);
+    expect(result.stderr).toContain('QOPT_RATE_LIMIT_PER_MINUTE');
+  });
+
+  it('names the address it could not reach, and refuses https:// and a body that is not JSON', async () => {
+    const refused = await qopt(['load', '--url', 'http://127.0.0.1:1/', '--duration', '0.2']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^qopt: cannot connect to 127\.0\.0\.1:1: .*ECONNREFUSED/);
+    const https = await qopt(['load', '--url', 'https://example.com/']);
+    expect(https.code).not.toBe(0);
+    expect(https.stderr).toContain('only http:// URLs');
+    const body = await qopt(['load', '--url', `${base}/`, '--body', 'not json', '--duration', '0.2']);
+    expect(body.code).not.toBe(0);
+    expect(body.stderr).toContain('--body must be JSON');
   });
 });
 

@@ -16,6 +16,8 @@ export interface HttpLoadResult {
   requests: number;
   /** Answers whose status was not 200. */
   failures: number;
+  /** Answers by HTTP status code. */
+  statuses: Record<string, number>;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -36,18 +38,20 @@ function requestBytes(spec: HttpLoadSpec): Buffer {
 }
 
 /**
- * Where the first complete response in `buffer` ends and whether it was a 200, or undefined while it is
+ * Where the first complete response in `buffer` ends and its status code, or undefined while it is
  * incomplete. Content-Length and chunked framing, which is all fastify sends.
  */
-function completeResponse(buffer: Buffer): { end: number; ok: boolean } | undefined {
+function completeResponse(buffer: Buffer): { end: number; status: number } | undefined {
   const headerEnd = buffer.indexOf('\r\n\r\n');
   if (headerEnd < 0) return undefined;
   const head = buffer.subarray(0, headerEnd).toString('latin1');
-  const ok = head.startsWith('HTTP/1.1 200');
+  const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+  if (!statusLine) throw new Error(`not an HTTP/1.1 response: ${head.split('\r\n')[0]}`);
+  const status = Number(statusLine[1]);
   const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   if (length) {
     const end = headerEnd + 4 + Number(length[1]);
-    return buffer.length >= end ? { end, ok } : undefined;
+    return buffer.length >= end ? { end, status } : undefined;
   }
   if (!/\r\ntransfer-encoding:\s*chunked/i.test(head)) throw new Error(`a response without Content-Length or chunked framing: ${head.split('\r\n')[0]}`);
   let position = headerEnd + 4;
@@ -57,7 +61,7 @@ function completeResponse(buffer: Buffer): { end: number; ok: boolean } | undefi
     const size = parseInt(buffer.subarray(position, lineEnd).toString('latin1'), 16);
     position = lineEnd + 2 + size + 2;
     if (buffer.length < position) return undefined;
-    if (size === 0) return { end: position, ok };
+    if (size === 0) return { end: position, status };
   }
 }
 
@@ -69,8 +73,9 @@ function completeResponse(buffer: Buffer): { end: number; ok: boolean } | undefi
 async function runLoad(spec: HttpLoadSpec): Promise<HttpLoadResult> {
   const url = new URL(spec.url);
   const request = requestBytes(spec);
+  if (url.protocol !== 'http:') throw new Error(`the load generator speaks plain HTTP/1.1 only, not ${url.protocol}`);
   const latencies: number[] = [];
-  let failures = 0;
+  const statuses: Record<string, number> = {};
   const started = performance.now();
   const deadline = started + spec.durationMs;
   const oneConnection = () =>
@@ -89,7 +94,7 @@ async function runLoad(spec: HttpLoadSpec): Promise<HttpLoadResult> {
       socket.on('data', (chunk: Buffer) => {
         buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
         for (;;) {
-          let response: { end: number; ok: boolean } | undefined;
+          let response: { end: number; status: number } | undefined;
           try {
             response = completeResponse(buffer);
           } catch (error) {
@@ -98,7 +103,7 @@ async function runLoad(spec: HttpLoadSpec): Promise<HttpLoadResult> {
           }
           if (!response) return;
           latencies.push(performance.now() - sentAt);
-          if (!response.ok) failures += 1;
+          statuses[response.status] = (statuses[response.status] ?? 0) + 1;
           buffer = buffer.subarray(response.end);
           if (performance.now() >= deadline) return socket.end();
           send();
@@ -108,7 +113,8 @@ async function runLoad(spec: HttpLoadSpec): Promise<HttpLoadResult> {
   await Promise.all(Array.from({ length: spec.connections }, oneConnection));
   const seconds = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: latencies.length, failures, requestsPerSecond: latencies.length / seconds, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  const failures = latencies.length - (statuses['200'] ?? 0);
+  return { requests: latencies.length, failures, statuses, requestsPerSecond: latencies.length / seconds, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
 }
 
 /**
