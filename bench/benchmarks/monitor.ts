@@ -27,7 +27,8 @@ function lognormal(rng: Rng, medianMs: number, sigma: number): number {
 }
 
 const SAMPLE_SPACING_MS = 0.1;
-const THROUGHPUT_BLOCKS = 10;
+/** Pairs of throughput blocks per run (one block monitored, one not, in alternating order). */
+const THROUGHPUT_PAIRS = 16;
 
 /** Replayed time from a 2× latency regression (1 call/s) to the anomaly that reports it, in seconds. */
 function detectionDelaySeconds(seed: number): { delay: number; falseAlarms: number } {
@@ -89,6 +90,7 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
     memory_10k_estimated_mb: { unit: 'MB', label: 'same, by the recorder’s own byte count', better: 'lower' },
     qps_monitor_on: { unit: 'queries/s', label: 'qo.query throughput, monitoring on (PostgreSQL, 8 concurrent)', better: 'higher' },
     qps_monitor_off: { unit: 'queries/s', label: 'qo.query throughput, monitoring off (same run, interleaved)', better: 'higher' },
+    throughput_paired_ratio: { unit: '×', label: 'throughput on / off, median over back-to-back pairs of blocks (target ≥ 0.99)', better: 'higher' },
     implied_loss_percent: { unit: '%', label: 'monitor.record CPU time × off throughput (upper bound of the loss)', better: 'lower' },
     detection_delay_s: { unit: 's replayed', label: 'delay to flag a 2× latency regression at 1 call/s', better: 'lower' },
     stationary_false_alarms: { unit: 'anomalies', label: 'anomalies on a stationary 2 h replay at 1 call/s', better: 'lower' },
@@ -141,20 +143,27 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
     const memory = await memoryFor10kFingerprints(context.quick ? 1 : 10);
 
     context.log('monitor: throughput on vs off');
-    const queries = context.quick ? 1200 : 20_000;
-    await queriesPerSecond(state.monitored, context.quick ? 200 : 500, 8);
-    await queriesPerSecond(state.unmonitored, context.quick ? 200 : 500, 8);
+    // Blocks of a few hundred ms: long enough that scheduling hiccups average out inside a block,
+    // short enough that the two blocks of a pair see the same machine (its load drifts over seconds).
+    const perBlock = context.quick ? 1000 : 8000;
+    await queriesPerSecond(state.monitored, context.quick ? 500 : 4000, 8);
+    await queriesPerSecond(state.unmonitored, context.quick ? 500 : 4000, 8);
     const on: number[] = [];
     const off: number[] = [];
-    // Interleaved blocks in alternating order, so drift in the shared machine's load hits both sides alike.
-    for (let block = 0; block < THROUGHPUT_BLOCKS; block += 1) {
-      if (block % 2 === 0) {
-        on.push(await queriesPerSecond(state.monitored, queries / THROUGHPUT_BLOCKS, 8));
-        off.push(await queriesPerSecond(state.unmonitored, queries / THROUGHPUT_BLOCKS, 8));
+    const pairRatios: number[] = [];
+    for (let pair = 0; pair < (context.quick ? 4 : THROUGHPUT_PAIRS); pair += 1) {
+      let monitoredQps: number;
+      let unmonitoredQps: number;
+      if (pair % 2 === 0) {
+        monitoredQps = await queriesPerSecond(state.monitored, perBlock, 8);
+        unmonitoredQps = await queriesPerSecond(state.unmonitored, perBlock, 8);
       } else {
-        off.push(await queriesPerSecond(state.unmonitored, queries / THROUGHPUT_BLOCKS, 8));
-        on.push(await queriesPerSecond(state.monitored, queries / THROUGHPUT_BLOCKS, 8));
+        unmonitoredQps = await queriesPerSecond(state.unmonitored, perBlock, 8);
+        monitoredQps = await queriesPerSecond(state.monitored, perBlock, 8);
       }
+      on.push(monitoredQps);
+      off.push(unmonitoredQps);
+      pairRatios.push(monitoredQps / unmonitoredQps);
     }
     const qpsOn = median(on);
     const qpsOff = median(off);
@@ -170,6 +179,7 @@ export const monitorBenchmark: Benchmark<MonitorBenchState> = {
       memory_10k_estimated_mb: memory.estimatedMb,
       qps_monitor_on: qpsOn,
       qps_monitor_off: qpsOff,
+      throughput_paired_ratio: median(pairRatios),
       // The 8 connections share one JS thread: if that thread were saturated, each query would lose monitor_record's CPU time (an upper bound).
       implied_loss_percent: (monitorNs.cpu / 1e9) * qpsOff * 100,
       detection_delay_s: detection.delay,
