@@ -36,6 +36,13 @@ interface TextEntry {
   name: string | undefined;
 }
 
+// Statement names are numbered for the whole process, not per registry: two optimizers given the same
+// driver (or pool) share its connections, and a connection must never see one name for two texts.
+let namesIssued = 0;
+function freshName(): string {
+  return `qopt_${(namesIssued += 1).toString(36)}`;
+}
+
 // The names a connection has been asked to prepare, kept on the client object (cheaper than a WeakMap).
 const PREPARED_NAMES = Symbol('qopt.preparedNames');
 type NamedClient = pg.PoolClient & { [PREPARED_NAMES]?: Set<string> };
@@ -44,12 +51,11 @@ type NamedClient = pg.PoolClient & { [PREPARED_NAMES]?: Set<string> };
  * Automatic prepared statements for repeated statements (what postgres.js does by default and raw
  * node-postgres does only when given a `name`): from its second use a text runs as a named statement,
  * so each connection parses and plans it once, and later executions send only Bind / Execute and
- * reuse the plan. Names are `qopt_<n>`, unique per text for the life of the target, so a name never
- * stands for two texts. node-postgres tracks which names each connection has parsed.
+ * reuse the plan. Names are `qopt_<n>`, numbered for the whole process, so a name never stands for two
+ * texts, even on a pool several optimizers share. node-postgres tracks which names each connection has parsed.
  */
 export class PreparedStatements {
   private readonly texts = new Map<string, TextEntry>();
-  private issued = 0;
 
   /** `options` come from `executor.prepareOnUse`, `executor.maxPreparedPerConnection` and `executor.preparedTexts`. */
   constructor(private readonly options: PreparedStatementsOptions) {}
@@ -60,7 +66,7 @@ export class PreparedStatements {
     if (entry === undefined) return this.firstUse(text);
     if (entry.name !== undefined) return entry.name;
     entry.uses += 1;
-    if (entry.uses >= this.options.prepareOnUse) entry.name = `qopt_${(this.issued += 1).toString(36)}`;
+    if (entry.uses >= this.options.prepareOnUse) entry.name = freshName();
     return entry.name;
   }
 
@@ -83,7 +89,7 @@ export class PreparedStatements {
     if (this.texts.size >= this.options.maxTexts) this.texts.delete(this.texts.keys().next().value!);
     const entry: TextEntry = { uses: 1, name: undefined };
     this.texts.set(text, entry);
-    if (this.options.prepareOnUse <= 1) entry.name = `qopt_${(this.issued += 1).toString(36)}`;
+    if (this.options.prepareOnUse <= 1) entry.name = freshName();
     return entry.name;
   }
 }

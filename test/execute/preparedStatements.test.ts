@@ -154,6 +154,26 @@ describe('automatic prepared statements on PostgreSQL', () => {
     expect((await qo.query(sql, [7])).rows).toEqual([{ balance: 70 }]);
   });
 
+  it('keeps statement names distinct between optimizers that share one driver', async () => {
+    const owner = await open();
+    const shared = { driver: owner.driver, cache: { enabled: false }, monitor: { enabled: false } };
+    const first = await createOptimizer(shared);
+    const second = await createOptimizer(shared);
+    try {
+      // Each optimizer's first prepared text; on one pooled connection a repeated name would be refused.
+      for (let round = 0; round < 3; round += 1) {
+        expect((await first.query('select balance from accounts where id = $1', [1])).rows).toEqual([{ balance: 10 }]);
+        expect((await second.query('select id from accounts where balance = $1', [20])).rows).toEqual([{ id: 2 }]);
+      }
+      const prepared = (await owner.query<{ name: string }>(PREPARED)).rows.map((row) => row.name);
+      expect(new Set(prepared).size).toBe(prepared.length);
+      expect(prepared.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it('never re-runs a write that failed for another reason', async () => {
     const qo = await open();
     const sql = 'insert into accounts (id, balance) values ($1, $2)';
