@@ -38,6 +38,8 @@ interface RewriteBenchState {
   driver: Driver;
   schema: string;
   adminUrl: string;
+  /** The admin URL with the bench schema on the search path. */
+  schemaUrl: string;
   withoutIndexes: Pair[];
   withIndexes: Pair[];
   /** The latest-cells pair with the seed indexes plus the index its rewrite proposed, built for real. */
@@ -103,6 +105,37 @@ async function serverMs(driver: DriverSession, sql: string, params: unknown[]): 
   return (await explainOn(driver, sql, params, { analyze: true, timing: false })).executionTimeMs ?? Number.NaN;
 }
 
+/** Every value left as the text PostgreSQL sent: what a client receives before it decodes a single column. */
+const TEXT_AS_SENT = { getTypeParser: () => (value: string) => value };
+
+/**
+ * The latest-cells pair on a plain node-postgres client that parses no column type: the naive query with
+ * index scans disabled (the plan it gets without indexes) against the rewrite with its index. What is left
+ * is PostgreSQL's execution, its output of 25,000 rows and their transfer, which no client can avoid.
+ */
+async function untypedLatestPair(url: string, pair: Pair): Promise<{ naive: number; rewritten: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const naive: number[] = [];
+    const rewritten: number[] = [];
+    for (const params of pair.params) {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off');
+      let started = performance.now();
+      await client.query({ text: pair.sql, values: params, types: TEXT_AS_SENT });
+      naive.push(performance.now() - started);
+      await client.query('ROLLBACK');
+      started = performance.now();
+      await client.query({ text: pair.rewrite.sql, values: params, types: TEXT_AS_SENT });
+      rewritten.push(performance.now() - started);
+    }
+    return { naive: median(naive), rewritten: median(rewritten) };
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drops indexes for the duration of `work` inside a transaction, then rolls the drop back. */
 async function withoutIndexes(driver: Driver, names: readonly string[], work: (session: DriverSession) => Promise<void>): Promise<void> {
   await driver
@@ -137,6 +170,8 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     latest_rewritten_index_server_ms: { unit: 'ms', label: 'latest cells, rewritten, seed indexes: server execution only', better: 'lower' },
     latest_naive_ownindex_server_ms: { unit: 'ms', label: 'latest cells, naive, seed + proposed index: server execution only', better: 'lower' },
     latest_rewritten_ownindex_server_ms: { unit: 'ms', label: 'latest cells, rewritten + its proposed index: server execution only', better: 'lower' },
+    latest_naive_noindex_untyped_ms: { unit: 'ms', label: 'latest cells, naive, index scans off (its no-index plan), rows received as text, no column decoded', better: 'lower' },
+    latest_rewritten_ownindex_untyped_ms: { unit: 'ms', label: 'latest cells, rewritten + its proposed index, rows received as text, no column decoded', better: 'lower' },
     filter_naive_index_ms: { unit: 'ms', label: 'three filters, naive, seed indexes', better: 'lower' },
     filter_rewritten_index_ms: { unit: 'ms', label: 'three filters, rewritten, seed indexes', better: 'lower' },
     analysis_p50_ms: { unit: 'ms', label: 'full SQL analysis (fingerprint, references) + all rules, one query ≤ 2 KB, wall p50', better: 'lower' },
@@ -158,6 +193,7 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     latest_total_own_index: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_rewritten_ownindex_ms', label: 'latest cells: naive without index / rewritten + its index, client-observed', target: '≥ 5× (issue: latest cells ≥ 5× faster)' },
     latest_index_alone: { numerator: 'latest_naive_noindex_ms', denominator: 'latest_naive_ownindex_ms', label: 'latest cells: naive without index / naive with the proposed index (the index alone), client-observed' },
     latest_total_own_index_server: { numerator: 'latest_naive_noindex_server_ms', denominator: 'latest_rewritten_ownindex_server_ms', label: 'latest cells: naive without index / rewritten + its index, server execution only' },
+    latest_total_own_index_untyped: { numerator: 'latest_naive_noindex_untyped_ms', denominator: 'latest_rewritten_ownindex_untyped_ms', label: 'latest cells: naive without index / rewritten + its index, rows received but not decoded (the ceiling for any client)' },
     latest_ownindex_server: { numerator: 'latest_naive_ownindex_server_ms', denominator: 'latest_rewritten_ownindex_server_ms', label: 'latest cells, both with the proposed index: naive / rewritten, server execution only' },
     filter_total: { numerator: 'filter_naive_noindex_ms', denominator: 'filter_rewritten_index_ms', label: 'three filters: naive without index / rewrite + index', target: '≥ 5×' },
   },
@@ -196,7 +232,7 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     }
     await driver.exec('VACUUM ANALYZE cells');
     const withOwnIndex = await preparePairs(driver, context, report.rows, ['latest_cells']);
-    return { driver, schema, adminUrl, withoutIndexes, withIndexes, withOwnIndex, ownIndexes, mismatches: 0 };
+    return { driver, schema, adminUrl, schemaUrl: url.toString(), withoutIndexes, withIndexes, withOwnIndex, ownIndexes, mismatches: 0 };
   },
   async measure(state) {
     const figures: Record<string, number> = {};
@@ -229,6 +265,9 @@ export const rewriteBenchmark: Benchmark<RewriteBenchState> = {
     await withoutIndexes(state.driver, [...SEED_INDEX_NAMES, ...state.ownIndexes], (session) => runPairs(session, state.withoutIndexes, 'noindex'));
     await withoutIndexes(state.driver, state.ownIndexes, (session) => runPairs(session, state.withIndexes, 'index'));
     await runPairs(state.driver, state.withOwnIndex, 'ownindex');
+    const untyped = await untypedLatestPair(state.schemaUrl, state.withOwnIndex[0]!);
+    figures.latest_naive_noindex_untyped_ms = untyped.naive;
+    figures.latest_rewritten_ownindex_untyped_ms = untyped.rewritten;
     figures.result_mismatches = state.mismatches;
     figures.proven_rewrites = [...state.withoutIndexes, ...state.withIndexes].filter((pair) => pair.proven).length;
     figures.proven_rewrites_own_index = state.withOwnIndex.filter((pair) => pair.proven).length;
