@@ -42,6 +42,18 @@ describe('ENUM dictionaries in the DuckDB copy', () => {
       CREATE TABLE trades (id bigint PRIMARY KEY, ticker text NOT NULL REFERENCES tickers (code), venue varchar(8) NOT NULL, qty bigint NOT NULL, memo text);
       INSERT INTO trades SELECT i, 'T' || (i % 39 + 1), (ARRAY['lit', 'dark', 'auction'])[i % 3 + 1], i, 'memo ' || i FROM generate_series(1, 4000) AS i;
       ANALYZE tickers, trades;`);
+    // A copy's stamp includes the tables' write counts, which PostgreSQL publishes when the writing backend
+    // goes idle — later when other backends hold the statistics locks. Wait until this load's counts are
+    // published, so no test here sees a stamp move without a write (the product flags that copy stale once).
+    for (let attempt = 0; ; attempt += 1) {
+      const { rows } = await source.query<{ published: boolean }>(
+        `SELECT coalesce(sum(n_tup_ins) FILTER (WHERE relname = 'tickers'), 0) >= 40 AND coalesce(sum(n_tup_ins) FILTER (WHERE relname = 'trades'), 0) >= 4000 AS published
+           FROM pg_stat_user_tables WHERE schemaname = current_schema()`,
+      );
+      if (rows[0]!.published) break;
+      if (attempt >= 300) throw new Error('PostgreSQL did not publish the write counts of the test tables within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 
   afterAll(async () => {
