@@ -236,6 +236,68 @@ export class LogLinearHistogram {
     return this.maximum;
   }
 
+  /**
+   * The values at several quantiles in one pass over the buckets (`qs` ascending, 0..1), each as
+   * `quantile(q)` gives it: a snapshot of thousands of fingerprints asks four per fingerprint.
+   */
+  quantiles(qs: readonly number[]): number[] {
+    const values = new Array<number>(qs.length).fill(this.total === 0 ? 0 : this.maximum);
+    if (this.total === 0) return values;
+    const ranks = qs.map((q) => Math.max(1, Math.ceil(Math.min(1, Math.max(0, q)) * this.total)));
+    let next = 0;
+    let seen = 0;
+    const dense = this.counts.length > 0;
+    const length = dense ? this.counts.length : this.distinct;
+    for (let i = 0; i < length && next < ranks.length; i += 1) {
+      let bucket: number;
+      if (dense) {
+        seen += this.counts[i]!;
+        bucket = i + this.offset;
+      } else {
+        const entry = this.entries[i]!;
+        seen += entry & SPARSE_COUNT_MASK;
+        bucket = entry >>> SPARSE_COUNT_BITS;
+      }
+      while (next < ranks.length && seen >= ranks[next]!) {
+        values[next] = Math.min(this.maximum, Math.max(this.minimum, this.valueOf(bucket)));
+        next += 1;
+      }
+    }
+    return values;
+  }
+
+  /**
+   * Adds to `into[k]` how many recorded values are at most `limitsMs[k]` (ascending), in one pass:
+   * Prometheus buckets summed over many histograms without merging them.
+   */
+  addCountsAtOrBelow(limitsMs: readonly number[], into: number[]): void {
+    if (this.total === 0) return;
+    let next = 0;
+    // Limits below the minimum count nothing; limits at or over the maximum count everything.
+    while (next < limitsMs.length && limitsMs[next]! < this.minimum) next += 1;
+    let last = limitsMs.length;
+    while (last > next && limitsMs[last - 1]! >= this.maximum) {
+      last -= 1;
+      into[last]! += this.total;
+    }
+    if (next >= last) return;
+    let lastBucket = this.bucketOf(limitsMs[next]!);
+    let seen = 0;
+    const dense = this.counts.length > 0;
+    const length = dense ? this.counts.length : this.distinct;
+    for (let i = 0; i < length; i += 1) {
+      const bucket = dense ? i + this.offset : this.entries[i]! >>> SPARSE_COUNT_BITS;
+      while (bucket > lastBucket) {
+        into[next]! += seen;
+        next += 1;
+        if (next >= last) return;
+        lastBucket = this.bucketOf(limitsMs[next]!);
+      }
+      seen += dense ? this.counts[i]! : this.entries[i]! & SPARSE_COUNT_MASK;
+    }
+    for (; next < last; next += 1) into[next]! += seen;
+  }
+
   /** How many recorded values are at most `limitMs` (exact up to the bucket holding the limit). */
   countAtOrBelow(limitMs: number): number {
     if (this.total === 0) return 0;

@@ -55,16 +55,44 @@ export function operationName(command: string | undefined): string {
   return OPERATION_NAMES[command] ?? command.replace(/Stmt$/, '').toUpperCase();
 }
 
-/** The collections with the most calls keep their name; the rest share `_other`. */
-function collectionLabels(entries: readonly ExportedEntry[]): Map<string, string> {
-  const calls = new Map<string, number>();
-  for (const entry of entries) calls.set(entry.collection, (calls.get(entry.collection) ?? 0) + entry.calls);
-  const kept = [...calls.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_COLLECTION_LABELS);
-  const labels = new Map<string, string>();
-  for (const [collection] of calls) labels.set(collection, '_other');
-  for (const [collection] of kept) labels.set(collection, collection === '' ? '_none' : collection);
-  return labels;
+/**
+ * `db_collection_name` labels that never change once given: the first MAX_COLLECTION_LABELS collections
+ * seen keep their name for the life of the process, later ones share `_other`. Re-ranking at every scrape
+ * made series appear and vanish and moved counts between them, which Prometheus reads as resets.
+ */
+class CollectionLabels {
+  private readonly labels = new Map<string, string>();
+  private named = 0;
+
+  of(collection: string): string {
+    let label = this.labels.get(collection);
+    if (label === undefined) {
+      label = this.named < MAX_COLLECTION_LABELS ? (collection === '' ? '_none' : collection) : '_other';
+      if (label !== '_other') this.named += 1;
+      this.labels.set(collection, label);
+    }
+    return label;
+  }
 }
+
+/** The recorder's entries, read once per scrape however many metrics ask for them. */
+class ScrapeEntries {
+  private entries: ExportedEntry[] | undefined;
+
+  constructor(private readonly recorder: QueryRecorder) {}
+
+  /** Called when a scrape begins: the next read takes a fresh copy. */
+  begin(): void {
+    this.entries = undefined;
+  }
+
+  read(): ExportedEntry[] {
+    return (this.entries ??= this.recorder.exportEntries());
+  }
+}
+
+const DURATION_BUCKETS_MS = DURATION_BUCKETS_SECONDS.map((seconds) => seconds * 1000);
+const YIELD_EVERY_ENTRIES = 500;
 
 /**
  * The operation-duration histogram, built at scrape time from the recorder's own histograms, so the
@@ -77,27 +105,28 @@ class OperationDurationMetric {
   readonly aggregator = 'sum';
 
   constructor(
-    private readonly recorder: QueryRecorder,
+    private readonly scrape: ScrapeEntries,
+    private readonly collections: CollectionLabels,
     private readonly systemName: string,
   ) {}
 
-  get(): { name: string; help: string; type: string; aggregator: string; values: Array<{ labels: LabelSet; value: number; metricName: string }> } {
-    const entries = this.recorder.exportEntries();
-    const collections = collectionLabels(entries);
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Array<{ labels: LabelSet; value: number; metricName: string }> }> {
     const series = new Map<string, HistogramSeries>();
-    for (const entry of entries) {
-      const labels = { db_system_name: this.systemName, db_operation_name: entry.operation, db_collection_name: collections.get(entry.collection) ?? '_other' };
+    const entries = this.scrape.read();
+    for (let index = 0; index < entries.length; index += 1) {
+      // Reading 10,000 fingerprints' buckets takes tens of milliseconds: let queries in between.
+      if (index > 0 && index % YIELD_EVERY_ENTRIES === 0) await new Promise((resolve) => setImmediate(resolve));
+      const entry = entries[index]!;
+      const labels = { db_system_name: this.systemName, db_operation_name: entry.operation, db_collection_name: this.collections.of(entry.collection) };
       const key = `${labels.db_operation_name}\u0000${labels.db_collection_name}`;
       let target = series.get(key);
       if (!target) {
         target = { labels, buckets: DURATION_BUCKETS_SECONDS.map(() => 0), sumSeconds: 0, count: 0 };
         series.set(key, target);
       }
-      DURATION_BUCKETS_SECONDS.forEach((bound, index) => {
-        target.buckets[index]! += entry.latency.countAtOrBelow(bound * 1000);
-      });
-      target.sumSeconds += entry.latency.totalMs / 1000;
-      target.count += entry.latency.count;
+      entry.addLatencyCountsAtOrBelow(DURATION_BUCKETS_MS, target.buckets);
+      target.sumSeconds += entry.totalMs / 1000;
+      target.count += entry.calls;
     }
     const values: Array<{ labels: LabelSet; value: number; metricName: string }> = [];
     for (const { labels, buckets, sumSeconds, count } of series.values()) {
@@ -114,7 +143,16 @@ class OperationDurationMetric {
 export function createMetricsRegistry(sources: ExpositionSources): Registry {
   const registry = new Registry();
   const system = sources.systemName ?? 'postgresql';
-  registry.registerMetric(new OperationDurationMetric(sources.recorder, system) as never);
+  const scrape = new ScrapeEntries(sources.recorder);
+  const entries = () => scrape.read();
+  // Each exposition starts a scrape: its metrics share one read of the entries, the next one reads anew.
+  const expose = registry.metrics.bind(registry);
+  registry.metrics = () => {
+    scrape.begin();
+    return expose();
+  };
+  const collections = new CollectionLabels();
+  registry.registerMetric(new OperationDurationMetric(scrape, collections, system) as never);
 
   new Counter({
     name: 'db_client_operation_errors_total',
@@ -123,10 +161,8 @@ export function createMetricsRegistry(sources: ExpositionSources): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      const entries = sources.recorder.exportEntries();
-      const collections = collectionLabels(entries);
-      for (const entry of entries) {
-        if (entry.errors > 0) this.inc({ db_system_name: system, db_operation_name: entry.operation, db_collection_name: collections.get(entry.collection) ?? '_other' }, entry.errors);
+      for (const entry of entries()) {
+        if (entry.errors > 0) this.inc({ db_system_name: system, db_operation_name: entry.operation, db_collection_name: collections.of(entry.collection) }, entry.errors);
       }
     },
   });
@@ -140,7 +176,7 @@ export function createMetricsRegistry(sources: ExpositionSources): Registry {
       this.reset();
       let hits = 0;
       let misses = 0;
-      for (const entry of sources.recorder.exportEntries()) {
+      for (const entry of entries()) {
         hits += entry.cacheHits;
         misses += entry.cacheMisses;
       }
@@ -155,7 +191,7 @@ export function createMetricsRegistry(sources: ExpositionSources): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(sources.recorder.exportEntries().reduce((sum, entry) => sum + entry.slow, 0));
+      this.inc(entries().reduce((sum, entry) => sum + entry.slow, 0));
     },
   });
 

@@ -79,7 +79,10 @@ export interface ExportedEntry {
   slow: number;
   cacheHits: number;
   cacheMisses: number;
-  latency: LogLinearHistogram;
+  /** Sum of the latencies, ms. */
+  totalMs: number;
+  /** Adds to `into[k]` the samples at most `limitsMs[k]` ms (ascending), straight from the entry's histograms (no merge). */
+  addLatencyCountsAtOrBelow(limitsMs: readonly number[], into: number[]): void;
 }
 
 /** A rolling window the recorder keeps: the current minute, the last 5 minutes, the last hour. */
@@ -110,6 +113,8 @@ interface Entry {
   operation: string;
   collection: string;
   calls: number;
+  /** Sum of every sample's latency (what the histograms hold, kept here so ranking needs no merge). */
+  totalMs: number;
   errors: number;
   rows: number;
   slow: number;
@@ -160,7 +165,9 @@ const FIT_MARGIN_MS = 1;
  * V8 heap bytes of an entry besides its histograms and text (the object, its boxed doubles, the two
  * rings, the fingerprint string and its map entry) and of a slot object; measured on Node 20.
  */
-const ENTRY_BYTES = 600;
+const ENTRY_BYTES = 608;
+/** The percentiles every statistic reports, read in one pass. */
+const REPORTED_QUANTILES = [0.5, 0.95, 0.99, 0.999];
 const SLOT_BYTES = 136;
 
 // Slot counts are Uint32: a slot holds at most five minutes of one fingerprint, far below 2^32 in a bucket.
@@ -242,6 +249,7 @@ export class QueryRecorder {
     const hit = cache === 'hit' ? 1 : 0;
     const miss = cache === 'miss' ? 1 : 0;
     entry.calls += 1;
+    entry.totalMs += duration;
     entry.rows += rows;
     entry.errors += error;
     entry.slow += slow;
@@ -315,20 +323,49 @@ export class QueryRecorder {
     return this.entries.size;
   }
 
-  /** Cumulative statistics of every fingerprint, by total time, largest first. */
-  snapshot(): FingerprintStats[] {
-    const stats = [...this.entries.values()].map((entry) => this.cumulativeStats(entry));
-    return stats.sort((a, b) => b.totalMs - a.totalMs);
+  /**
+   * Cumulative statistics by total time, largest first: every fingerprint, or the first `limit`. Ranking
+   * reads plain counters; only the fingerprints returned pay for merging histograms and reading
+   * percentiles (at 10,000 fingerprints the whole table costs hundreds of milliseconds).
+   */
+  snapshot(limit: number = Number.POSITIVE_INFINITY): FingerprintStats[] {
+    const ranked = [...this.entries.values()].sort((a, b) => b.totalMs - a.totalMs);
+    return ranked.slice(0, limit).map((entry) => this.cumulativeStats(entry));
   }
 
-  /** Statistics over a rolling window ending at `now`, by total time; fingerprints idle in it are left out. */
-  window(minutes: WindowMinutes, now: number = Date.now()): FingerprintStats[] {
-    const stats: FingerprintStats[] = [];
+  /** Cumulative totals over every fingerprint, from counters only (no histogram is read). */
+  cumulativeTotals(): { fingerprints: number; calls: number; errors: number; totalMs: number } {
+    let calls = 0;
+    let errors = 0;
+    let totalMs = 0;
     for (const entry of this.entries.values()) {
-      const merged = this.windowSlot(entry, minutes, now);
-      if (merged.calls > 0) stats.push(this.slotStats(entry, merged));
+      calls += entry.calls;
+      errors += entry.errors;
+      totalMs += entry.totalMs;
     }
-    return stats.sort((a, b) => b.totalMs - a.totalMs);
+    return { fingerprints: this.entries.size, calls, errors, totalMs };
+  }
+
+  /**
+   * Statistics over a rolling window ending at `now`, by total time; fingerprints idle in it are left
+   * out, and only the first `limit` are merged. The 1-minute window holds the current minute and the
+   * one before (1 to 2 minutes of samples), so it never starts empty when a minute turns; the 5-minute
+   * window holds the current minute and the 4 before, the hour the current 5-minute period and the 11 before.
+   */
+  window(minutes: WindowMinutes, now: number = Date.now(), limit: number = Number.POSITIVE_INFINITY): FingerprintStats[] {
+    const active: Array<{ entry: Entry; slots: Slot[]; totalMs: number }> = [];
+    for (const entry of this.entries.values()) {
+      const slots = QueryRecorder.windowSlots(entry, minutes, now);
+      let calls = 0;
+      let totalMs = 0;
+      for (const slot of slots) {
+        calls += slot.calls;
+        totalMs += slot.latency.totalMs;
+      }
+      if (calls > 0) active.push({ entry, slots, totalMs });
+    }
+    active.sort((a, b) => b.totalMs - a.totalMs);
+    return active.slice(0, limit).map(({ entry, slots }) => this.slotStats(entry, QueryRecorder.mergeSlots(slots, minutes)));
   }
 
   /** All fingerprints' counters over a window, merged (for alert rules over the whole workload). */
@@ -359,11 +396,9 @@ export class QueryRecorder {
     return entry ? this.windowSlot(entry, minutes, now).latency : undefined;
   }
 
-  /** Every entry's cumulative counters and histogram (merged when first read), for exposition. */
+  /** Every entry's cumulative counters, for exposition; its latency buckets are read from its histograms in place. */
   exportEntries(): ExportedEntry[] {
-    return [...this.entries.values()].map((entry) => {
-      let latency: LogLinearHistogram | undefined;
-      return {
+    return [...this.entries.values()].map((entry) => ({
       operation: entry.operation,
       collection: entry.collection,
       calls: entry.calls,
@@ -372,12 +407,13 @@ export class QueryRecorder {
       slow: entry.slow,
       cacheHits: entry.cacheHits,
       cacheMisses: entry.cacheMisses,
-        // Merging the live minute slots costs a pass over their buckets: only the duration histogram needs it.
-        get latency(): LogLinearHistogram {
-          return (latency ??= QueryRecorder.cumulativeLatency(entry));
-        },
-      };
-    });
+      totalMs: entry.totalMs,
+      addLatencyCountsAtOrBelow(limitsMs, into) {
+        // The cumulative histogram is the retired one plus the live minute slots: their counts add up.
+        entry.retired.addCountsAtOrBelow(limitsMs, into);
+        for (const slot of entry.minutes) slot?.latency.addCountsAtOrBelow(limitsMs, into);
+      },
+    }));
   }
 
   /** Folds idle fingerprints (no call within the last hour) into `other`, making room for new ones. */
@@ -434,6 +470,7 @@ export class QueryRecorder {
     this.entries.delete(entry.fingerprint);
     const other = this.otherEntry(entry.lastAt);
     other.calls += entry.calls;
+    other.totalMs += entry.totalMs;
     other.errors += entry.errors;
     other.rows += entry.rows;
     other.slow += entry.slow;
@@ -448,12 +485,23 @@ export class QueryRecorder {
   }
 
   private windowSlot(entry: Entry, minutes: WindowMinutes, now: number): Slot {
-    const minute = Math.floor(now / MINUTE_MS);
+    return QueryRecorder.mergeSlots(QueryRecorder.windowSlots(entry, minutes, now), minutes);
+  }
+
+  private static mergeSlots(slots: readonly Slot[], minutes: WindowMinutes): Slot {
     const merged = mergedSlot(QueryRecorder.windowPrecision(minutes));
+    for (const slot of slots) mergeSlot(merged, slot);
+    return merged;
+  }
+
+  /** The slots a window ending at `now` covers (see `window`). */
+  private static windowSlots(entry: Entry, minutes: WindowMinutes, now: number): Slot[] {
+    const minute = Math.floor(now / MINUTE_MS);
+    const slots: Slot[] = [];
     const add = (slot: Slot | undefined, lowest: number, highest: number, unit: number): void => {
       if (!slot) return;
       const index = Math.floor(slot.index / unit);
-      if (index >= lowest && index <= highest) mergeSlot(merged, slot);
+      if (index >= lowest && index <= highest) slots.push(slot);
     };
     if (minutes === 60) {
       // Retired minutes live in the 5-minute ring, live ones still in the minute ring: never both.
@@ -461,9 +509,11 @@ export class QueryRecorder {
       for (const slot of entry.fiveMinutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 1);
       for (const slot of entry.minutes) add(slot, period - FIVE_MINUTE_SLOTS + 1, period, 5);
     } else {
-      for (const slot of entry.minutes) add(slot, minute - minutes + 1, minute, 1);
+      // The 1-minute window reaches back one whole minute; the 5-minute window is the ring.
+      const reach = minutes === 1 ? 2 : minutes;
+      for (const slot of entry.minutes) add(slot, minute - reach + 1, minute, 1);
     }
-    return merged;
+    return slots;
   }
 
   /** Windows of minute slots have their precision; the hour window is at the 5-minute slots' (coarser) precision. */
@@ -516,15 +566,8 @@ export class QueryRecorder {
   }
 
   private static latencyStats(histogram: LogLinearHistogram): Pick<FingerprintStats, 'totalMs' | 'meanMs' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'p999Ms' | 'maxMs'> {
-    return {
-      totalMs: histogram.totalMs,
-      meanMs: histogram.mean,
-      p50Ms: histogram.quantile(0.5),
-      p95Ms: histogram.quantile(0.95),
-      p99Ms: histogram.quantile(0.99),
-      p999Ms: histogram.quantile(0.999),
-      maxMs: histogram.max,
-    };
+    const [p50Ms, p95Ms, p99Ms, p999Ms] = histogram.quantiles(REPORTED_QUANTILES) as [number, number, number, number];
+    return { totalMs: histogram.totalMs, meanMs: histogram.mean, p50Ms, p95Ms, p99Ms, p999Ms, maxMs: histogram.max };
   }
 
   private static newEntry(fingerprint: Fingerprint, normalized: string, operation: string | undefined, collection: string | undefined, at: number): Entry {
@@ -538,6 +581,7 @@ export class QueryRecorder {
       operation: operation ?? 'unknown',
       collection: collection ?? '',
       calls: 0,
+      totalMs: 0,
       errors: 0,
       rows: 0,
       slow: 0,

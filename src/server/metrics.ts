@@ -6,15 +6,17 @@ const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 
 /**
  * The service's Prometheus metrics: HTTP requests by route and status with a latency histogram, the
- * process's own metrics, and the query totals of the optimizer's recorder (read at scrape time).
- * One registry per service, so two services in one process never mix their counts.
+ * process's own metrics, and the query totals of the optimizer's recorder (read at scrape time); the
+ * exposition adds the optimizer's own metrics (`qo.metrics()`: the OpenTelemetry operation-duration
+ * histogram, pool, cache, slow-query, N+1, anomaly and alert series). One registry per service, so two
+ * services in one process never mix their counts.
  */
 export class ServerMetrics {
   private readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly latency: Histogram<'method' | 'route'>;
 
-  constructor(qo: Optimizer) {
+  constructor(private readonly qo: Optimizer) {
     collectDefaultMetrics({ register: this.registry, prefix: 'qopt_process_' });
     this.requests = new Counter({ name: 'qopt_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
     this.latency = new Histogram({
@@ -24,10 +26,7 @@ export class ServerMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
       registers: [this.registry],
     });
-    const totals = () => {
-      const stats = qo.recorder.snapshot();
-      return { fingerprints: stats.length, calls: stats.reduce((sum, entry) => sum + entry.calls, 0), errors: stats.reduce((sum, entry) => sum + entry.errors, 0) };
-    };
+    const totals = () => qo.recorder.cumulativeTotals();
     new Gauge({ name: 'qopt_query_fingerprints', help: 'Distinct query fingerprints seen', registers: [this.registry], collect() { this.set(totals().fingerprints); } });
     new Gauge({ name: 'qopt_query_calls', help: 'Queries run through qopt since start', registers: [this.registry], collect() { this.set(totals().calls); } });
     new Gauge({ name: 'qopt_query_errors', help: 'Queries that failed since start', registers: [this.registry], collect() { this.set(totals().errors); } });
@@ -45,8 +44,9 @@ export class ServerMetrics {
     this.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   }
 
-  /** The Prometheus text exposition. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The Prometheus text exposition: the service's series, then the optimizer's (same text format, distinct names). */
+  async text(): Promise<string> {
+    const [service, optimizer] = await Promise.all([this.registry.metrics(), this.qo.metrics()]);
+    return `${service.trimEnd()}\n${optimizer}`;
   }
 }

@@ -43,8 +43,11 @@ describe('AlertManager', () => {
       expect(alerts.active()).toHaveLength(1);
       // Still breached a few seconds later: no second event.
       expect(alerts.evaluate(T0 + 15_000)).toEqual([]);
+      // The 1-minute window still holds the previous whole minute at T0 + 61 s; two minutes on it has moved past.
       record(recorder, 'fast', 2, T0 + 61_000);
-      const resolved = alerts.evaluate(T0 + 61_000);
+      expect(alerts.evaluate(T0 + 61_000)).toEqual([]);
+      record(recorder, 'fast', 2, T0 + 121_000);
+      const resolved = alerts.evaluate(T0 + 121_000);
       expect(resolved.map((event) => event.status)).toEqual(['resolved']);
       expect(alerts.active()).toEqual([]);
       await alerts.stop();

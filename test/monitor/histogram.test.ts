@@ -90,6 +90,22 @@ describe('LogLinearHistogram', () => {
     expect(Math.abs(histogram.countAtOrBelow(50) - 500)).toBeLessThanOrEqual(3);
   });
 
+  it('answers several quantiles and several Prometheus limits in one pass exactly as one at a time, sparse and dense', () => {
+    const rng = new Rng(17);
+    const limits = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 10, 50, 250, 1000, 10_000];
+    const qs = [0, 0.001, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1];
+    for (const distinct of [0, 1, 5, 40, 2000]) {
+      const histogram = new LogLinearHistogram();
+      for (let i = 0; i < distinct; i += 1) histogram.record(lognormal(rng, 3, 1.5), 1 + (i % 3));
+      expect(histogram.isSparse, `distinct ${distinct}`).toBe(distinct < 64);
+      expect(histogram.quantiles(qs)).toEqual(qs.map((q) => histogram.quantile(q)));
+      const counts = limits.map(() => 0);
+      histogram.addCountsAtOrBelow(limits, counts);
+      histogram.addCountsAtOrBelow(limits, counts);
+      expect(counts).toEqual(limits.map((limit) => 2 * histogram.countAtOrBelow(limit)));
+    }
+  });
+
   it('refuses to merge a coarser histogram into a finer one', () => {
     const fine = new LogLinearHistogram();
     const coarse = new LogLinearHistogram(32);

@@ -99,7 +99,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       response: statusResponse,
       async handler() {
         const database = await databaseStatus(qo);
-        const stats = qo.recorder.snapshot();
+        const totals = qo.recorder.cumulativeTotals();
         return {
           status: database.reachable ? 'ok' : 'degraded',
           version,
@@ -107,11 +107,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
           database,
           capabilities: { ...capabilities },
           optimization: { enabled: qo.config.optimization.enabled, level: qo.config.optimization.level, automatic_rewriting: qo.config.optimization.automaticRewriting },
-          queries: {
-            fingerprints: stats.length,
-            calls: stats.reduce((sum, entry) => sum + entry.calls, 0),
-            errors: stats.reduce((sum, entry) => sum + entry.errors, 0),
-          },
+          queries: { fingerprints: totals.fingerprints, calls: totals.calls, errors: totals.errors },
         } satisfies z.infer<typeof statusResponse>;
       },
     }),

@@ -164,17 +164,13 @@ function rewritesView(applied: readonly AutoRewriteSummary[], insights: ServiceI
 export function performanceRoutes({ qo, config, capabilities, startedAt, insights }: ServiceContext): ApiRoute<never, never>[] {
   const missing = (['cache', 'monitor', 'advisor', 'rewrite'] as CapabilityName[]).filter((name) => !capabilities[name]);
   const dashboard = (limit: number): z.infer<typeof dashboardResponse> => {
-    const stats = qo.recorder.snapshot();
+    // Totals from counters; percentiles only for the rows shown (merging 10,000 fingerprints' histograms takes ~0.3 s).
+    const totals = qo.recorder.cumulativeTotals();
     return {
       generated_at: new Date().toISOString(),
       uptime_seconds: (Date.now() - startedAt) / 1000,
-      totals: {
-        fingerprints: stats.length,
-        calls: stats.reduce((sum, entry) => sum + entry.calls, 0),
-        errors: stats.reduce((sum, entry) => sum + entry.errors, 0),
-        total_ms: stats.reduce((sum, entry) => sum + entry.totalMs, 0),
-      },
-      queries: stats.slice(0, limit).map((entry) => ({
+      totals: { fingerprints: totals.fingerprints, calls: totals.calls, errors: totals.errors, total_ms: totals.totalMs },
+      queries: qo.recorder.snapshot(limit).map((entry) => ({
         fingerprint: entry.fingerprint,
         normalized: entry.normalized,
         calls: entry.calls,
