@@ -81,8 +81,8 @@ export class LogLinearHistogram {
   private readonly bits: number;
 
   /**
-   * `subBuckets` (a power of two, at most 2^20) trades precision for memory: 32 gives < 1.6 % error
-   * in a quarter of the space. `countArray` is the element type of the counts.
+   * `subBuckets` (a power of two, at most 2^20) trades precision for memory: 32 gives < 1.6 % error in a
+   * quarter of the space of the default 128 (< 0.4 %), 64 gives < 0.8 % in half. `countArray` is the element type of the counts.
    */
   constructor(
     readonly subBuckets: number = LogLinearHistogram.SUB_BUCKETS,
