@@ -149,6 +149,21 @@ export interface RecorderOptions {
 /** The fingerprint under which everything beyond the top K is kept. */
 export const OTHER_FINGERPRINT = 'other' as Fingerprint;
 
+/** A fingerprint counted while the table is full, until it is busy enough to take a tracked one's place. */
+interface Candidate {
+  calls: number;
+  normalized: string;
+  operation: string | undefined;
+  collection: string | undefined;
+}
+
+/** Candidates counted at once; when full the count starts over (busy ones come back within seconds). */
+const MAX_CANDIDATES = 1024;
+/** A candidate needs at least this many calls, and more than the coldest tracked fingerprint's recent ones. */
+const MIN_PROMOTION_CALLS = 8;
+/** The coldest tracked fingerprint is looked up again after this many overflowing samples (a scan of the table). */
+const COLDEST_REUSE_SAMPLES = 256;
+
 const MINUTE_MS = 60_000;
 const MINUTE_SLOTS = 5;
 const FIVE_MINUTE_SLOTS = 12;
@@ -226,8 +241,12 @@ export class QueryRecorder {
   private readonly entries = new Map<Fingerprint, Entry>();
   readonly maxFingerprints: number;
   readonly slowThresholdMs: number;
-  /** Fingerprints that arrived while the table was full (their calls went to `other`). */
+  /** Samples of untracked fingerprints that arrived while the table was full (they went to `other`). */
   overflowed = 0;
+  /** Fingerprints that took the place of a colder tracked one (which was folded into `other`). */
+  promoted = 0;
+  private readonly candidates = new Map<Fingerprint, Candidate>();
+  private coldest: { entry: Entry; recentCalls: number; reuse: number } | undefined;
 
   constructor(options: RecorderOptions = {}) {
     this.maxFingerprints = options.maxFingerprints ?? 10_000;
@@ -440,7 +459,10 @@ export class QueryRecorder {
   /** Forgets everything recorded. */
   reset(): void {
     this.entries.clear();
+    this.candidates.clear();
+    this.coldest = undefined;
     this.overflowed = 0;
+    this.promoted = 0;
   }
 
   private entryFor(observation: QueryObservation, at: number): Entry {
@@ -449,11 +471,59 @@ export class QueryRecorder {
     const tracked = this.entries.size - (this.entries.has(OTHER_FINGERPRINT) ? 1 : 0);
     if (tracked >= this.maxFingerprints && observation.fingerprint !== OTHER_FINGERPRINT) {
       this.overflowed += 1;
-      return this.otherEntry(at);
+      return this.promoteOrOther(observation, at);
     }
     const entry = QueryRecorder.newEntry(observation.fingerprint, observation.normalized, observation.operation, observation.collection, at);
     this.entries.set(observation.fingerprint, entry);
     return entry;
+  }
+
+  /**
+   * The table is full: the sample goes to `other`, unless its fingerprint has become busier than the
+   * coldest tracked one (calls in the last five minutes), which is then folded into `other` to make room:
+   * the table keeps the busiest K, not the first K seen. The promoted fingerprint starts with this sample;
+   * what it did before stays in `other`.
+   */
+  private promoteOrOther(observation: QueryObservation, at: number): Entry {
+    let candidate = this.candidates.get(observation.fingerprint);
+    if (!candidate) {
+      if (this.candidates.size >= MAX_CANDIDATES) this.candidates.clear();
+      candidate = { calls: 0, normalized: observation.normalized, operation: observation.operation, collection: observation.collection };
+      this.candidates.set(observation.fingerprint, candidate);
+    }
+    candidate.calls += 1;
+    if (candidate.calls < MIN_PROMOTION_CALLS) return this.otherEntry(at);
+    const coldest = this.coldestTracked(at);
+    if (!coldest || candidate.calls <= coldest.recentCalls) return this.otherEntry(at);
+    this.coldest = undefined;
+    this.candidates.delete(observation.fingerprint);
+    this.foldIntoOther(coldest.entry);
+    this.promoted += 1;
+    const entry = QueryRecorder.newEntry(observation.fingerprint, candidate.normalized, candidate.operation, candidate.collection, at);
+    this.entries.set(observation.fingerprint, entry);
+    return entry;
+  }
+
+  /** The tracked fingerprint with the fewest calls in the last five minutes (a scan, reused for a while). */
+  private coldestTracked(at: number): { entry: Entry; recentCalls: number } | undefined {
+    if (this.coldest && this.coldest.reuse > 0 && this.entries.get(this.coldest.entry.fingerprint) === this.coldest.entry) {
+      this.coldest.reuse -= 1;
+      return this.coldest;
+    }
+    const minute = Math.floor(at / MINUTE_MS);
+    let coldest: Entry | undefined;
+    let fewest = Number.POSITIVE_INFINITY;
+    for (const entry of this.entries.values()) {
+      if (entry.fingerprint === OTHER_FINGERPRINT) continue;
+      let recent = 0;
+      for (const slot of entry.minutes) if (slot && slot.index > minute - MINUTE_SLOTS) recent += slot.calls;
+      if (recent < fewest || (recent === fewest && coldest !== undefined && entry.lastAt < coldest.lastAt)) {
+        coldest = entry;
+        fewest = recent;
+      }
+    }
+    this.coldest = coldest ? { entry: coldest, recentCalls: fewest, reuse: COLDEST_REUSE_SAMPLES } : undefined;
+    return this.coldest;
   }
 
   private otherEntry(at: number): Entry {

@@ -64,6 +64,30 @@ describe('QueryRecorder', () => {
     expect(recorder.overflowed).toBe(7);
   });
 
+  it('keeps the busiest K: a fingerprint that turns hot while the table is full takes the coldest one’s place', () => {
+    const recorder = new QueryRecorder({ maxFingerprints: 100 });
+    let at = T0;
+    // 100 fingerprints called once each fill the table; then ten of them stay busy.
+    for (let i = 0; i < 100; i += 1) recorder.record({ fingerprint: fp(`cold${i}`), normalized: `SELECT ${i}`, durationMs: 1, rows: 1, failed: false, at: (at += 10) });
+    for (let round = 0; round < 20; round += 1) {
+      for (let i = 0; i < 10; i += 1) recorder.record({ fingerprint: fp(`cold${i}`), normalized: `SELECT ${i}`, durationMs: 1, rows: 1, failed: false, at: (at += 10) });
+    }
+    // A one-off fingerprint never displaces anyone; a hot one does, within a few calls.
+    recorder.record({ fingerprint: fp('once'), normalized: 'SELECT once', durationMs: 1, rows: 1, failed: false, at: (at += 10) });
+    for (let call = 0; call < 1000; call += 1) recorder.record({ fingerprint: fp('hot'), normalized: 'SELECT hot', durationMs: 2, rows: 1, failed: false, at: (at += 10) });
+    const snapshot = recorder.snapshot();
+    const fingerprints = snapshot.map((entry) => entry.fingerprint as string);
+    expect(fingerprints).toContain('hot');
+    expect(fingerprints).not.toContain('once');
+    expect(snapshot.find((entry) => entry.fingerprint === 'hot')!.calls).toBeGreaterThan(990);
+    // The ten busy ones are still tracked; the one that made room was a one-call fingerprint.
+    for (let i = 0; i < 10; i += 1) expect(fingerprints).toContain(`cold${i}`);
+    expect(snapshot.filter((entry) => entry.fingerprint !== OTHER_FINGERPRINT)).toHaveLength(100);
+    expect(recorder.promoted).toBe(1);
+    // Nothing is lost: every call is in a tracked entry or in `other`.
+    expect(snapshot.reduce((sum, entry) => sum + entry.calls, 0)).toBe(100 + 200 + 1 + 1000);
+  });
+
   it('makes room again by folding fingerprints idle for an hour', () => {
     const recorder = new QueryRecorder({ maxFingerprints: 2 });
     recorder.record({ fingerprint: fp('old'), normalized: 'SELECT 1', durationMs: 1, rows: 1, failed: false, at: T0 });
