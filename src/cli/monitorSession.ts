@@ -4,23 +4,34 @@ import { UsageError } from '../errors.js';
 import { createOptimizer } from '../optimizer.js';
 import type { Optimizer, OptimizerOptions } from '../optimizer.js';
 import { databaseUrlOf, positiveInteger, positiveNumber, withDatabaseOption } from './options.js';
+import { serviceUrl } from './serviceClient.js';
 
 /** Options shared by `qopt top`, `qopt slow` and `qopt alerts`. */
 export interface MonitorCommandOptions {
   database?: string;
+  /** Base URL of a running qopt service to read instead of observing this process. */
+  service?: string;
   workload?: string;
   scale: number;
   iterations: number;
   json?: boolean;
 }
 
-/** Adds `--database`, `--workload`, `--scale`, `--iterations` and `--json`. */
+/** Adds `--service`, `--database`, `--workload`, `--scale`, `--iterations` and `--json`. */
 export function withMonitorOptions(command: Command): Command {
   return withDatabaseOption(command)
+    .option('--service <url>', 'read a running qopt service (e.g. http://127.0.0.1:8080) instead of observing this process')
     .option('--workload <name>', `first run a loaded seed workload through qopt to observe it (${workloads.map((workload) => workload.name).join(', ')})`)
     .option('--scale <s>', 'the scale the workload was loaded at', positiveNumber, 1)
     .option('--iterations <n>', 'executions of each workload query', positiveInteger, 50)
     .option('--json', 'print JSON');
+}
+
+/** The running service to read, once `--service` and `--workload` are checked not to be given together. */
+export function serviceOf(options: MonitorCommandOptions): string | undefined {
+  if (options.service === undefined) return undefined;
+  if (options.workload !== undefined) throw new UsageError('--service reads what a running service saw; --workload runs a workload in this process: give one of them');
+  return serviceUrl(options.service);
 }
 
 /**

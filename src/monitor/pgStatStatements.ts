@@ -18,6 +18,9 @@ export interface TopQueryRow {
   qopt: Pick<FingerprintStats, 'calls' | 'totalMs' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'errors'> | null;
 }
 
+/** What `topQueries` reads of qopt's own statistics per fingerprint (a recorder snapshot, or a service's dashboard rows). */
+export type TopQueryInput = Pick<FingerprintStats, 'fingerprint' | 'normalized' | 'calls' | 'totalMs' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'p999Ms' | 'maxMs' | 'errors'>;
+
 /** The `qopt top` report. */
 export interface TopReport {
   source: 'pg_stat_statements+qopt' | 'qopt';
@@ -87,7 +90,7 @@ function fingerprintOf(query: string, analyze: (sql: string) => SqlAnalysis): st
   }
 }
 
-function qoptPart(stats: FingerprintStats): TopQueryRow['qopt'] {
+function qoptPart(stats: TopQueryInput): TopQueryRow['qopt'] {
   const { calls, totalMs, p50Ms, p95Ms, p99Ms, p999Ms, maxMs, errors } = stats;
   return { calls, totalMs, p50Ms, p95Ms, p99Ms, p999Ms, maxMs, errors };
 }
@@ -97,7 +100,7 @@ function qoptPart(stats: FingerprintStats): TopQueryRow['qopt'] {
  * ratio) merged by fingerprint with qopt's real percentiles; qopt's statistics alone, with a note
  * saying how to enable the extension, when the server cannot provide them.
  */
-export async function topQueries(driver: Driver | null, qoptStats: readonly FingerprintStats[], analyze: (sql: string) => SqlAnalysis, options: { limit?: number; install?: boolean } = {}): Promise<TopReport> {
+export async function topQueries(driver: Driver | null, qoptStats: readonly TopQueryInput[], analyze: (sql: string) => SqlAnalysis, options: { limit?: number; install?: boolean } = {}): Promise<TopReport> {
   const limit = options.limit ?? 20;
   const byFingerprint = new Map(qoptStats.map((stats) => [stats.fingerprint as string, stats]));
   const qoptOnly = (note: string): TopReport => ({

@@ -58,6 +58,7 @@ const queryStats = z.object({
   p50_ms: z.number(),
   p95_ms: z.number(),
   p99_ms: z.number(),
+  p999_ms: z.number(),
   max_ms: z.number(),
 });
 
@@ -181,6 +182,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
         p50_ms: entry.p50Ms,
         p95_ms: entry.p95Ms,
         p99_ms: entry.p99Ms,
+        p999_ms: entry.p999Ms,
         max_ms: entry.maxMs,
       })),
       cache: capabilities.cache ? cacheForDashboard(qo.cache.stats()) : null,
@@ -208,7 +210,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
     defineRoute({
       method: 'GET',
       path: '/performance/slow-queries',
-      summary: 'Slow query log: executions slower than min_duration_ms (and the log threshold), newest first, with sampled plans and parameters (redacted unless configured), and a summary per query shape',
+      summary: 'Slow query log: executions slower than min_duration_ms (and the log threshold), newest first, with sampled plans and parameters (redacted unless configured), a summary per query shape, and the N+1 findings',
       tag: 'performance',
       auth: false,
       querystring: slowQueriesQuery,
@@ -228,6 +230,8 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
           total: entries.length,
           queries: entries.slice(0, query.limit).map(slowQueryView),
           by_query: [...shapes.values()].sort((a, b) => b.total_ms - a.total_ms).map((shape) => ({ ...shape, mean_ms: shape.total_ms / shape.count })),
+          // N+1 loops found in the traffic: the batched statement and the loader call that replace each.
+          n_plus_one: qo.monitor.nPlusOne.list(),
         };
       },
     }),
@@ -248,14 +252,14 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
     defineRoute({
       method: 'GET',
       path: '/performance/alerts',
-      summary: 'Alerts firing now with their evidence (active_only=false adds the rules and the fire / resolve history)',
+      summary: 'Alerts firing now with their evidence, and the anomaly detector’s open anomalies (active_only=false adds the rules, the fire / resolve history and resolved anomalies)',
       tag: 'performance',
       auth: false,
       querystring: alertsQuery,
       async handler({ query }) {
         const active = qo.monitor.alerts.active().map(alertView);
-        if (query.active_only) return { active };
-        return { active, rules: qo.monitor.alerts.listRules(), events: qo.monitor.alerts.events() };
+        if (query.active_only) return { active, anomalies: qo.monitor.anomalies.active() };
+        return { active, anomalies: qo.monitor.anomalies.list(), rules: qo.monitor.alerts.listRules(), events: qo.monitor.alerts.events() };
       },
     }),
   ];
