@@ -330,7 +330,8 @@ export class Optimizer {
 
   /** The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy, combined. */
   async hybrid<C = Array<Record<string, unknown>>>(request: HybridRequest<C>): Promise<HybridResult<C>> {
-    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), request);
+    const timeoutMs = request.timeoutMs ?? this.config.executor.queryTimeoutSeconds * 1000;
+    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), { ...request, timeoutMs });
   }
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */

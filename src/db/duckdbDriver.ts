@@ -30,16 +30,39 @@ export interface SyncedTable {
 
 /** How to open a DuckDB file. */
 export interface DuckDbOpenOptions {
-  /** Open READ_ONLY: the service and `qo.hybrid` never write the analytics copy; only `qopt duckdb sync` does. */
+  /**
+   * Open READ_ONLY and sandboxed: the service and `qo.hybrid` never write the analytics copy (only `qopt duckdb
+   * sync` does), and their statements reach no file, network or extension beyond the database file itself.
+   */
   readOnly?: boolean;
 }
+
+/** Limits of `DuckDbDriver.select`. */
+export interface DuckDbSelectOptions {
+  /** Interrupts the statement after this long (DuckDbTimeoutError); 0 or unset: no limit. */
+  timeoutMs?: number;
+}
+
+/**
+ * DuckDB settings of a read-only open. Without them a client's SELECT could read any file the process can
+ * (`read_text('/etc/…')`), COPY … TO write one, or ATTACH another database; locking the configuration keeps a
+ * statement from SETting them back.
+ */
+const SANDBOX: Readonly<Record<string, string>> = {
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoload_known_extensions: 'false',
+  autoinstall_known_extensions: 'false',
+  lock_configuration: 'true',
+};
 
 /** Idle connections kept for reuse; more concurrent queries than this open (and then close) connections of their own. */
 const IDLE_CONNECTIONS = 4;
 /** Prepared statements kept per connection, least recently used dropped first. */
 const STATEMENTS_PER_CONNECTION = 64;
 
-function queryError(error: unknown): QueryError {
+function queryError(error: unknown): QoptError {
+  if (error instanceof QoptError) return error;
   return new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
 }
 
@@ -71,6 +94,51 @@ class PreparingConnection {
     prepared.clearBindings();
     if (params.length > 0) prepared.bind(params as DuckDBValue[]);
     return resultSetOf(await prepared.runAndReadAll());
+  }
+
+  /**
+   * Runs `sql` only if DuckDB's own parser finds exactly one SELECT in it (DuckDbStatementRefusedError
+   * otherwise), and interrupts it after `timeoutMs`.
+   */
+  async select(sql: string, params: readonly unknown[], timeoutMs: number): Promise<DuckDbResultSet> {
+    const prepared = this.statements.get(sql) ?? (await this.prepareSelect(sql));
+    this.statements.delete(sql);
+    this.statements.set(sql, prepared);
+    prepared.clearBindings();
+    if (params.length > 0) prepared.bind(params as DuckDBValue[]);
+    return this.interruptedAfter(timeoutMs, () => prepared.runAndReadAll());
+  }
+
+  private async interruptedAfter(timeoutMs: number, work: () => Promise<DuckDBResultReader>): Promise<DuckDbResultSet> {
+    if (timeoutMs <= 0) return resultSetOf(await work());
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      this.connection.interrupt();
+    }, timeoutMs);
+    try {
+      return resultSetOf(await work());
+    } catch (error) {
+      // Only a statement that failed after the timer fired timed out; one that finished first keeps its rows.
+      if (expired) throw new DuckDbTimeoutError(timeoutMs, error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Prepares `sql` after DuckDB's parser (`json_serialize_sql`, which serializes SELECT statements only) found
+   * exactly one SELECT in it; the prepared statement's type is checked again.
+   */
+  private async prepareSelect(sql: string): Promise<DuckDBPreparedStatement> {
+    const parsed = (await this.connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [sql])).getRowObjectsJson()[0]?.tree;
+    const tree = JSON.parse(String(parsed)) as { error: boolean; error_message?: string; statements?: unknown[] };
+    if (tree.error) throw new DuckDbStatementRefusedError(tree.error_message ?? 'DuckDB could not parse the statement');
+    if (tree.statements?.length !== 1) throw new DuckDbStatementRefusedError(`exactly one statement is allowed, got ${tree.statements?.length ?? 0}`);
+    const prepared = await this.prepare(sql);
+    if (!prepared) throw new DuckDbStatementRefusedError('only a single SELECT is allowed');
+    return prepared;
   }
 
   /** Prepares a single SELECT; anything else (a script, a write, a SET) runs unprepared, as `runAndReadAll` runs it. */
@@ -119,7 +187,7 @@ export class DuckDbDriver {
     const location = path === ':memory:' ? path : resolve(path);
     if (location !== ':memory:' && !readOnly) mkdirSync(dirname(location), { recursive: true });
     try {
-      const instance = await DuckDBInstance.create(location, readOnly ? { access_mode: 'READ_ONLY' } : {});
+      const instance = await DuckDBInstance.create(location, readOnly ? { ...SANDBOX } : {});
       return new DuckDbDriver(instance, location, readOnly);
     } catch (error) {
       throw new ConnectionError(`duckdb:${location}`, error);
@@ -129,6 +197,15 @@ export class DuckDbDriver {
   /** Runs one statement with positional parameters (`$1`, `$2`, …) on an idle connection, prepared once per connection. */
   async query(sql: string, params: readonly unknown[] = []): Promise<DuckDbResultSet> {
     return this.withIdleConnection((connection) => connection.query(sql, params));
+  }
+
+  /**
+   * Runs exactly one SELECT, as DuckDB's own parser tells (DuckDbStatementRefusedError for anything else: a
+   * script, a COPY, a SET, an ATTACH), interrupted after `options.timeoutMs` (DuckDbTimeoutError). What
+   * `qo.hybrid` and `POST /query/hybrid` run a caller's DuckDB side with.
+   */
+  async select(sql: string, params: readonly unknown[] = [], options: DuckDbSelectOptions = {}): Promise<DuckDbResultSet> {
+    return this.withIdleConnection((connection) => connection.select(sql, params, options.timeoutMs ?? 0));
   }
 
   /** Lends an idle connection (or a new one) to `work` and takes it back, unless `work` failed. */
@@ -205,6 +282,26 @@ export class DuckDbSession {
   /** Runs statements without parameters. */
   async exec(sql: string): Promise<void> {
     await this.query(sql);
+  }
+}
+
+/** A DuckDB statement that `DuckDbDriver.select` does not run: anything but exactly one SELECT. */
+export class DuckDbStatementRefusedError extends QoptError {
+  constructor(readonly reason: string) {
+    super('DUCKDB_STATEMENT_REFUSED', `the DuckDB side must be exactly one SELECT: ${reason}`);
+  }
+}
+
+/**
+ * A DuckDB statement ran past its timeout and was interrupted. A QueryError with PostgreSQL's query_canceled
+ * SQLSTATE (57014), so it is reported as a PostgreSQL statement timeout is (HTTP 408).
+ */
+export class DuckDbTimeoutError extends QueryError {
+  constructor(
+    readonly timeoutMs: number,
+    cause?: unknown,
+  ) {
+    super(`DuckDB: the statement ran longer than ${timeoutMs} ms and was interrupted`, '57014', cause);
   }
 }
 

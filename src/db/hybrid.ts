@@ -25,6 +25,8 @@ export interface HybridRequest<C = Rows> {
   combine?: (postgresql: Rows, duckdb: Rows) => C;
   /** Run the DuckDB side even when its copy is older than PostgreSQL (otherwise StaleCopyError). */
   allowStale?: boolean;
+  /** Interrupts the DuckDB side after this long (DuckDbTimeoutError); `qo.hybrid`'s default is `executor.queryTimeoutSeconds`. */
+  timeoutMs?: number;
 }
 
 /** Both sides' rows, the combination, and what each side cost. */
@@ -49,7 +51,8 @@ async function freshnessOf(source: DriverSession, duck: DuckDbDriver, sql: strin
 }
 
 /**
- * Runs both sides concurrently after checking the DuckDB copy is not stale. `source` runs the
+ * Runs both sides concurrently after checking the DuckDB copy is not stale. The DuckDB side must be exactly
+ * one SELECT (`DuckDbDriver.select`). `source` runs the
  * PostgreSQL side (the query pipeline); `catalog` reads generation stamps directly, never from a cache.
  */
 export async function runHybrid<C = Rows>(source: HybridSource, catalog: DriverSession, duck: DuckDbDriver, request: HybridRequest<C>): Promise<HybridResult<C>> {
@@ -59,7 +62,7 @@ export async function runHybrid<C = Rows>(source: HybridSource, catalog: DriverS
   if (stale.length > 0 && !request.allowStale) throw new StaleCopyError(stale);
   const [postgresql, duckdb] = await Promise.all([
     timed(() => source.query(request.postgresql.sql, request.postgresql.params ?? [])),
-    timed(() => duck.query(request.duckdb.sql, request.duckdb.params ?? [])),
+    timed(() => duck.select(request.duckdb.sql, request.duckdb.params ?? [], { timeoutMs: request.timeoutMs })),
   ]);
   const pgRows = postgresql.value.rows;
   const duckRows = duckdb.value.rows;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StaleCopyError } from '../../db/duckdbDriver.js';
+import { DuckDbStatementRefusedError, StaleCopyError } from '../../db/duckdbDriver.js';
 import type { HybridRequest } from '../../db/hybrid.js';
 import { runHybrid } from '../../db/hybrid.js';
 import { HttpError, RequestValidationError } from '../errors.js';
@@ -13,7 +13,7 @@ const statement = z.strictObject({ sql: z.string().min(1).max(100_000), params: 
 /** Body of `POST /query/hybrid`: the seed's `execute_hybrid_query`. */
 export const hybridBody = z.strictObject({
   postgresql: statement.describe('a SELECT on PostgreSQL, run under the operator role and timeout like POST /query'),
-  duckdb: statement.describe('a read on the DuckDB analytics copy (opened read-only)'),
+  duckdb: statement.describe('exactly one SELECT on the DuckDB analytics copy (read-only, no file or network access), under the statement timeout of POST /query'),
   combine: z
     .union([z.enum(['none', 'concat']), z.strictObject({ join_on: z.string().min(1) })])
     .default('none')
@@ -78,7 +78,7 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
       auth: true,
       body: hybridBody,
       response: hybridResponse,
-      errors: [409, 413],
+      errors: [408, 409, 413],
       async handler({ body }) {
         if (runner.check(body.postgresql.sql).kind !== 'read') throw new RequestValidationError('postgresql.sql', 'the PostgreSQL side of a hybrid query must be a read');
         // The PostgreSQL side runs like POST /query: operator role, statement timeout, monitored.
@@ -89,6 +89,7 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
             duckdb: { sql: body.duckdb.sql, params: body.duckdb.params },
             combine: combinerOf(body.combine),
             allowStale: body.allow_stale,
+            timeoutMs: config.server.queryStatementTimeoutMs,
           });
           return {
             postgresql: { rows: result.postgresql.rows, row_count: result.postgresql.rowCount },
@@ -98,6 +99,7 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
           } satisfies z.infer<typeof hybridResponse>;
         } catch (error) {
           if (error instanceof StaleCopyError) throw new StaleCopyHttpError(error);
+          if (error instanceof DuckDbStatementRefusedError) throw new RequestValidationError('duckdb.sql', error.reason);
           throw error;
         }
       },
