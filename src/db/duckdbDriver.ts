@@ -309,8 +309,9 @@ export class DuckDbTimeoutError extends QueryError {
 export class StaleCopyError extends QoptError {
   readonly tables: string[];
 
-  constructor(tables: string[]) {
-    super('DUCKDB_STALE', `the DuckDB copy of ${tables.join(', ')} is older than PostgreSQL: run qopt duckdb sync --tables ${tables.join(',')} (or pass allowStale)`);
+  /** `override`: how the caller's interface spells the option that runs a stale copy anyway. */
+  constructor(tables: string[], override = 'allowStale') {
+    super('DUCKDB_STALE', `the DuckDB copy of ${tables.join(', ')} is older than PostgreSQL: run qopt duckdb sync --tables ${tables.join(',')} (or pass ${override})`);
     this.tables = tables;
   }
 }

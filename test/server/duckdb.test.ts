@@ -140,7 +140,11 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     await expect(service.qo.hybrid(request)).rejects.toBeInstanceOf(StaleCopyError);
     const http = await service.request('POST', '/api/v1/query/hybrid', { body: request });
     expect(http.status).toBe(409);
-    expect(await http.json()).toMatchObject({ error: 'DUCKDB_STALE', tables: ['accounts'] });
+    const refusal = (await http.json()) as { message: string };
+    expect(refusal).toMatchObject({ error: 'DUCKDB_STALE', tables: ['accounts'] });
+    expect(refusal.message).toContain('"allow_stale": true');
+    expect(refusal.message).not.toContain('allowStale');
+    await expect(service.qo.hybrid(request)).rejects.toThrow('allowStale');
     const allowed = await service.qo.hybrid({ ...request, allowStale: true });
     expect(allowed.duckdb.rows).toEqual([{ n: '3000' }]);
   });

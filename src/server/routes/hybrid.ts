@@ -54,7 +54,8 @@ class StaleCopyHttpError extends HttpError {
   readonly status = 409;
 
   constructor(readonly stale: StaleCopyError) {
-    super(stale.code, stale.message);
+    // The message names the HTTP field, not qo.hybrid's option.
+    super(stale.code, new StaleCopyError(stale.tables, '"allow_stale": true').message);
   }
 
   override body(): Record<string, unknown> {
