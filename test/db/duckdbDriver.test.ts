@@ -77,6 +77,12 @@ describe('DuckDbDriver opened read-only (the analytics copy qo.hybrid and the se
     expect(await duck.syncedTables()).toEqual([]);
   });
 
+  it('finds the tables a statement reads, with parameters and in subqueries too', async () => {
+    expect(await duck.tablesOf('SELECT count(*) FROM t')).toEqual(['t']);
+    expect(await duck.tablesOf('SELECT count(*) FROM t WHERE id > $1')).toEqual(['t']);
+    expect(await duck.tablesOf('SELECT 1 AS one WHERE $1 IN (SELECT id FROM t)')).toEqual(['t']);
+  });
+
   it('refuses anything but exactly one SELECT, by DuckDB\'s own parser', async () => {
     for (const sql of ['SELECT 1; SELECT 2', `COPY (SELECT 1) TO '${join(dir, 'out.csv')}'`, "SET threads = 1", 'CHECKPOINT', `ATTACH '${join(dir, 'other.duckdb')}'`, 'EXPLAIN SELECT 1', 'SELEC 1']) {
       await expect(duck.select(sql), sql).rejects.toBeInstanceOf(DuckDbStatementRefusedError);

@@ -145,6 +145,8 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     expect(refusal.message).toContain('"allow_stale": true');
     expect(refusal.message).not.toContain('allowStale');
     await expect(service.qo.hybrid(request)).rejects.toThrow('allowStale');
+    // A statement with parameters, whose tables DuckDB's getTableNames does not report, is checked too.
+    await expect(service.qo.hybrid({ ...request, duckdb: { sql: 'SELECT count(*) AS n FROM accounts WHERE id > $1', params: [0] } })).rejects.toBeInstanceOf(StaleCopyError);
     const allowed = await service.qo.hybrid({ ...request, allowStale: true });
     expect(allowed.duckdb.rows).toEqual([{ n: '3000' }]);
   });
