@@ -328,10 +328,15 @@ export class Optimizer {
     return this.analytics;
   }
 
-  /** The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy, combined. */
+  /**
+   * The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy,
+   * combined; cached with the dependencies of both sides (`cache: false` bypasses).
+   */
   async hybrid<C = Array<Record<string, unknown>>>(request: HybridRequest<C>): Promise<HybridResult<C>> {
     const timeoutMs = request.timeoutMs ?? this.config.executor.queryTimeoutSeconds * 1000;
-    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), { ...request, timeoutMs });
+    const caching = { cache: this.cache, analyze: (sql: string) => this.sql.analyze(sql) };
+    const options: QueryOptions = request.cache === false ? { cache: false } : {};
+    return runHybrid({ query: (sql, params) => this.query(sql, params, options) }, this.driver, await this.duckdb(), { ...request, timeoutMs }, caching);
   }
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
@@ -69,6 +70,13 @@ function queryError(error: unknown): QoptError {
 function resultSetOf(reader: DuckDBResultReader): DuckDbResultSet {
   const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
   return { rows, rowCount: rows.length, columns: reader.columnNames() };
+}
+
+/** `DuckDbDriver.fileId` of the file at `location` now (a fresh id for `:memory:`); null when there is no file. */
+export function fileIdOf(location: string): string | null {
+  if (location === ':memory:') return `memory:${randomUUID()}`;
+  const stat = statSync(location, { throwIfNoEntry: false });
+  return stat ? `${stat.dev}:${stat.ino}:${stat.mtimeMs}:${stat.size}` : null;
 }
 
 /** What `json_serialize_sql` answers. */
@@ -203,6 +211,8 @@ export class DuckDbDriver {
     /** The file, or `:memory:`. */
     readonly path: string,
     readonly readOnly: boolean,
+    /** Which file this driver opened (device, inode, modification time, size): a new copy renamed into place has another. */
+    readonly fileId: string,
   ) {}
 
   /** Opens (or, unless read-only, creates) a DuckDB file. */
@@ -212,7 +222,7 @@ export class DuckDbDriver {
     if (location !== ':memory:' && !readOnly) mkdirSync(dirname(location), { recursive: true });
     try {
       const instance = await DuckDBInstance.create(location, readOnly ? { ...SANDBOX } : {});
-      return new DuckDbDriver(instance, location, readOnly);
+      return new DuckDbDriver(instance, location, readOnly, fileIdOf(location) ?? location);
     } catch (error) {
       throw new ConnectionError(`duckdb:${location}`, error);
     }

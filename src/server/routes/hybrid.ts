@@ -19,6 +19,7 @@ export const hybridBody = z.strictObject({
     .default('none')
     .describe('none: no combined rows; concat: PostgreSQL rows then DuckDB rows; join_on: rows of both sides with equal values in that column, merged'),
   allow_stale: z.boolean().default(false).describe('run even when the DuckDB copy is older than PostgreSQL'),
+  cache: z.boolean().default(true).describe('serve and store the result through the result cache (kept apart per operator role; invalidated by writes through qopt to either side\'s tables, missed after a re-sync)'),
 });
 
 /** Answer of `POST /query/hybrid`. */
@@ -31,6 +32,7 @@ export const hybridResponse = z.object({
   }),
   combined: z.array(z.record(z.string(), z.unknown())).nullable(),
   execution_time_ms: z.object({ postgresql: z.number(), duckdb: z.number(), total: z.number() }),
+  cache: z.enum(['hit', 'miss', 'bypass']).describe('hit: both sides from the result cache (they did not run); miss: run and stored; bypass: run, not cached'),
 });
 
 type Rows = Array<Record<string, unknown>>;
@@ -70,6 +72,8 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
     statementTimeoutMs: config.server.queryStatementTimeoutMs,
     maxRows: config.server.queryMaxRows,
   });
+  // Entries kept apart per operator role, as POST /query keeps its own.
+  const caching = { cache: qo.cache, analyze: (sql: string) => qo.analyze(sql), scope: `role:${config.server.queryRole ?? ''}` };
   return [
     defineRoute({
       method: 'POST',
@@ -83,20 +87,24 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
       async handler({ body }) {
         if (runner.check(body.postgresql.sql).kind !== 'read') throw new RequestValidationError('postgresql.sql', 'the PostgreSQL side of a hybrid query must be a read');
         // The PostgreSQL side runs like POST /query: operator role, statement timeout, monitored.
-        const postgresql = { query: (sql: string, params: readonly unknown[] = []) => runner.run(sql, params) };
+        const postgresql = { query: (sql: string, params: readonly unknown[] = []) => runner.run(sql, params, { cache: body.cache }) };
         try {
-          const result = await runHybrid(postgresql, qo.driver, await qo.duckdb(), {
+          const request = {
             postgresql: { sql: body.postgresql.sql, params: body.postgresql.params },
             duckdb: { sql: body.duckdb.sql, params: body.duckdb.params },
             combine: combinerOf(body.combine),
+            combineKey: JSON.stringify(body.combine),
             allowStale: body.allow_stale,
             timeoutMs: config.server.queryStatementTimeoutMs,
-          });
+            cache: body.cache,
+          };
+          const result = await runHybrid(postgresql, qo.driver, await qo.duckdb(), request, caching);
           return {
             postgresql: { rows: result.postgresql.rows, row_count: result.postgresql.rowCount },
             duckdb: { rows: result.duckdb.rows, row_count: result.duckdb.rowCount, freshness: result.duckdb.freshness },
             combined: result.combined,
             execution_time_ms: result.executionTimeMs,
+            cache: result.cache,
           } satisfies z.infer<typeof hybridResponse>;
         } catch (error) {
           if (error instanceof StaleCopyError) throw new StaleCopyHttpError(error);
