@@ -205,6 +205,10 @@ class PreparingConnection {
  */
 export class DuckDbDriver {
   private readonly idle: PreparingConnection[] = [];
+  /** Work running on this driver (`use`, and each statement): a retired driver closes when it reaches 0. */
+  private leases = 0;
+  private retired = false;
+  private closed = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -243,18 +247,43 @@ export class DuckDbDriver {
   }
 
   /** Lends an idle connection (or a new one) to `work` and takes it back, unless `work` failed. */
-  private async withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
-    const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
+  private withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
+    return this.use(async () => {
+      const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
+      try {
+        const result = await work(connection);
+        if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
+        else connection.close();
+        return result;
+      } catch (error) {
+        // A failed statement may leave the connection mid-transaction: never hand it out again.
+        connection.close();
+        throw queryError(error);
+      }
+    });
+  }
+
+  /** Runs `work` with this driver kept open until it ends, even if it is retired meanwhile. */
+  async use<T>(work: (driver: DuckDbDriver) => Promise<T>): Promise<T> {
+    if (this.closed) throw new QueryError(`DuckDB: ${this.path} was closed (a sync replaced it): ask for the current copy again`, undefined, undefined);
+    this.leases += 1;
     try {
-      const result = await work(connection);
-      if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
-      else connection.close();
-      return result;
-    } catch (error) {
-      // A failed statement may leave the connection mid-transaction: never hand it out again.
-      connection.close();
-      throw queryError(error);
+      return await work(this);
+    } finally {
+      this.leases -= 1;
+      if (this.retired && this.leases === 0) await this.close();
     }
+  }
+
+  /** True once closed (by `close`, or by `retire` when its work ended). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Closes the driver once the work running on it has ended (now, if none is): a newer file replaced this one. */
+  async retire(): Promise<void> {
+    this.retired = true;
+    if (this.leases === 0) await this.close();
   }
 
   /** Runs a script of statements without parameters, on a connection of its own. */
@@ -263,13 +292,15 @@ export class DuckDbDriver {
   }
 
   /** Runs `work` on one connection of its own: TEMP tables and transactions live as long as it runs. */
-  async session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await work(new DuckDbSession(connection));
-    } finally {
-      connection.closeSync();
-    }
+  session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
+    return this.use(async () => {
+      const connection = await this.instance.connect();
+      try {
+        return await work(new DuckDbSession(connection));
+      } finally {
+        connection.closeSync();
+      }
+    });
   }
 
   /**
@@ -304,6 +335,8 @@ export class DuckDbDriver {
 
   /** Closes the file; the driver is unusable afterwards. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const connection of this.idle.splice(0)) connection.close();
     this.instance.closeSync();
   }

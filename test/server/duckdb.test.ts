@@ -152,7 +152,7 @@ describe('DuckDB analytics copy and hybrid queries', () => {
   });
 
   it('makes a stale copy fresh again by syncing it', async () => {
-    // Another file: the service holds its own copy open read-only, and DuckDB allows one writer per file.
+    // Another file, so this stale copy leaves the service's own alone (test/server/duckdbHybrid.test.ts re-syncs that one).
     const path = join(dir, 'resync.duckdb');
     await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
     await writeElsewhere(service.schema.url, "UPDATE regions SET manager = 'Di' WHERE name = 'east'");

@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Driver } from '../../src/db/driver.js';
+import { StaleCopyError } from '../../src/db/duckdbDriver.js';
 import { syncTablesToDuckDb } from '../../src/db/duckdbSync.js';
+import { openDriver } from '../../src/db/openDriver.js';
 import { startTestService } from './support.js';
 import type { TestService } from './support.js';
 
@@ -20,6 +23,16 @@ async function runElsewhere(url: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** Waits until PostgreSQL's statistics count `updates` updates of `table`: its generation stamp has stopped moving. */
+async function untilPublished(driver: Driver, table: string, updates: number): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    const { rows } = await driver.query<{ n: string }>('SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relid = to_regclass($1)', [table]);
+    if (Number(rows[0]?.n ?? 0) >= updates) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`PostgreSQL did not publish ${updates} updates of ${table} within 30 s`);
 }
 
 const byRegion = (region: string) => ({
@@ -95,7 +108,46 @@ describe('hybrid results in the result cache', () => {
   it('misses after a write through qopt to the source table of the DuckDB side\'s copy', async () => {
     expect((await service.qo.hybrid(byRegion('south'))).cache).toBe('hit');
     await service.qo.query('UPDATE sales SET amount = 0 WHERE id = $1', [1]);
+    // Most likely the same pooled connection: have it publish its write counts when idle, not ~10 s later.
+    await service.qo.driver.query('SELECT pg_stat_force_next_flush()');
     // The copy is now older than PostgreSQL: run it anyway to see the cache miss.
     expect((await service.qo.hybrid({ ...byRegion('south'), allowStale: true })).cache).toBe('miss');
+  });
+
+  it('serves a re-sync from another driver while it runs: the next call reads the new file, fresh, and misses the cache', async () => {
+    const old = await service.qo.duckdb();
+    // Sale 2 is in 'east'; the write makes the copy stale.
+    await runElsewhere(service.schema.url, 'UPDATE sales SET amount = 1000000 WHERE id = 2');
+    await expect(service.qo.hybrid(byRegion('east'))).rejects.toBeInstanceOf(StaleCopyError);
+    const stale = await service.request('POST', '/api/v1/query/hybrid', { body: { ...byRegion('east'), combine: 'none' } });
+    expect(stale.status).toBe(409);
+
+    const second = await openDriver(service.schema.url);
+    try {
+      // The earlier UPDATE through the service's pool is counted when that backend publishes its statistics
+      // (late, when it goes idle): a copy stamped before that would look stale once the count arrives.
+      await untilPublished(second, 'sales', 2);
+      await syncTablesToDuckDb(second, DUCKDB_PATH, ['sales']);
+    } finally {
+      await second.close();
+    }
+    const after = await service.qo.hybrid(byRegion('east'));
+    expect(after.duckdb.freshness.map((entry) => [entry.table, entry.fresh])).toEqual([['sales', true]]);
+    expect(after.cache).toBe('miss');
+    expect(after.combined).toEqual([{ region: 'east', manager: 'Cy', sales: '100', total: String(20_000 - 2 + 1_000_000) }]);
+    const http = await service.request('POST', '/api/v1/query/hybrid', { body: { ...byRegion('east'), combine: 'none' } });
+    expect(http.status).toBe(200);
+    // The replaced driver closed once idle; the sync left nothing beside the file.
+    expect(old.isClosed).toBe(true);
+    expect(await service.qo.duckdb()).not.toBe(old);
+    expect(readdirSync(dir)).toEqual(['analytics.duckdb']);
+  });
+
+  it('refuses a second sync of the same file while one runs', async () => {
+    const syncs = [syncTablesToDuckDb(service.qo.driver, DUCKDB_PATH, ['sales']), syncTablesToDuckDb(service.qo.driver, DUCKDB_PATH, ['sales'])];
+    const outcomes = await Promise.allSettled(syncs);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(String((outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason)).toMatch(/another qopt duckdb sync/);
+    expect((await service.qo.hybrid(byRegion('east'))).duckdb.freshness[0]!.fresh).toBe(true);
   });
 });

@@ -98,7 +98,7 @@ export function hybridRoutes({ qo, config }: ServiceContext): ApiRoute<never, ne
             timeoutMs: config.server.queryStatementTimeoutMs,
             cache: body.cache,
           };
-          const result = await runHybrid(postgresql, qo.driver, await qo.duckdb(), request, caching);
+          const result = await qo.withDuckDb((duck) => runHybrid(postgresql, qo.driver, duck, request, caching));
           return {
             postgresql: { rows: result.postgresql.rows, row_count: result.postgresql.rowCount },
             duckdb: { rows: result.duckdb.rows, row_count: result.duckdb.rowCount, freshness: result.duckdb.freshness },
