@@ -68,8 +68,9 @@ const NULL_MARK = '\\N';
 /**
  * A table's generation stamp from PostgreSQL itself: its relfilenode (changes on TRUNCATE and table
  * rewrites) and its cumulative insert / update / delete counts. It changes with every committed write
- * from any process; PostgreSQL publishes a backend's counts when that backend goes idle (about a second
- * at most), so a copy taken right after a write may be flagged stale once — never the reverse.
+ * from any process, once published: a backend publishes its counts when idle but at most once a second,
+ * else after 10 s idle (60 s at most), so a copy taken right after a write may be flagged stale once —
+ * never the reverse (docs/service.md, "Hybrid queries").
  */
 export async function tableStamps(driver: DriverSession, tables: readonly string[]): Promise<Map<string, string | null>> {
   const stamps = new Map<string, string | null>();
