@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
@@ -250,7 +250,8 @@ function lockSync(target: string): () => void {
  */
 function stageFile(target: string): string {
   const staging = `${target}.sync-${process.pid}-${randomBytes(4).toString('hex')}`;
-  if (existsSync(target)) copyFileSync(target, staging);
+  // A reflink where the file system has them (btrfs, XFS): no byte copied until the sync writes.
+  if (existsSync(target)) copyFileSync(target, staging, constants.COPYFILE_FICLONE);
   if (existsSync(`${target}.wal`)) copyFileSync(`${target}.wal`, `${staging}.wal`);
   return staging;
 }
