@@ -25,8 +25,8 @@ export type { FingerprintStats, QueryObservation, CacheOutcome, WindowMinutes, R
 export { LogLinearHistogram } from './monitor/histogram.js';
 export { buildServer, startServer, createServiceContext, API_PREFIX } from './server/app.js';
 export type { ServerOptions, RunningServer } from './server/app.js';
-export { DuckDbDriver, StaleCopyError, DEFAULT_DUCKDB_PATH } from './db/duckdbDriver.js';
-export type { DuckDbResultSet, SyncedTable, DuckDbOpenOptions } from './db/duckdbDriver.js';
+export { DuckDbDriver, StaleCopyError, DuckDbStatementRefusedError, DuckDbTimeoutError, DEFAULT_DUCKDB_PATH } from './db/duckdbDriver.js';
+export type { DuckDbResultSet, SyncedTable, DuckDbOpenOptions, DuckDbSelectOptions } from './db/duckdbDriver.js';
 export { syncTablesToDuckDb, tableStamps, copyFreshness } from './db/duckdbSync.js';
 export type { SyncReport, SyncOptions, CopyFreshness } from './db/duckdbSync.js';
 export { DEFAULT_ENUM_MAX_VALUES } from './db/duckdbDictionaries.js';

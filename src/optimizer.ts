@@ -2,7 +2,9 @@ import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { PoolStatistics } from './monitor/prometheus.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from './db/driver.js';
-import { DEFAULT_DUCKDB_PATH, DuckDbDriver } from './db/duckdbDriver.js';
+import { DEFAULT_DUCKDB_PATH } from './db/duckdbDriver.js';
+import type { DuckDbDriver } from './db/duckdbDriver.js';
+import { DuckDbCopyReader } from './db/duckdbCopyReader.js';
 import { runHybrid } from './db/hybrid.js';
 import type { HybridRequest, HybridResult } from './db/hybrid.js';
 import { openDriver } from './db/openDriver.js';
@@ -72,7 +74,7 @@ export class Optimizer {
   private readonly writeListeners = new Set<CommittedWritesListener>();
   private warmUpTimer: NodeJS.Timeout | undefined;
   private warming: Promise<WarmUpReport> | undefined;
-  private analytics: Promise<DuckDbDriver> | undefined;
+  private analytics: DuckDbCopyReader | undefined;
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
 
@@ -322,15 +324,32 @@ export class Optimizer {
   }
 
 
-  /** The DuckDB analytics copy (`database.duckdbPath`), opened read-only on first use. */
+  /**
+   * The DuckDB analytics copy (`database.duckdbPath`), opened read-only on first use and reopened after a
+   * `qopt duckdb sync` replaced the file; a driver it returned closes once replaced and idle (`withDuckDb` holds it).
+   */
   duckdb(): Promise<DuckDbDriver> {
-    this.analytics ??= DuckDbDriver.open(this.config.database.duckdbPath ?? DEFAULT_DUCKDB_PATH, { readOnly: true });
-    return this.analytics;
+    return this.analyticsCopy().driver();
   }
 
-  /** The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy, combined. */
+  /** Runs `work` on the current DuckDB copy, kept open until `work` ends even if a sync replaces the file meanwhile. */
+  withDuckDb<T>(work: (duck: DuckDbDriver) => Promise<T>): Promise<T> {
+    return this.analyticsCopy().use(work);
+  }
+
+  private analyticsCopy(): DuckDbCopyReader {
+    return (this.analytics ??= new DuckDbCopyReader(this.config.database.duckdbPath ?? DEFAULT_DUCKDB_PATH));
+  }
+
+  /**
+   * The seed's hybrid query: a PostgreSQL side through the pipeline and a DuckDB side on the synced copy,
+   * combined; cached with the dependencies of both sides (`cache: false` bypasses).
+   */
   async hybrid<C = Array<Record<string, unknown>>>(request: HybridRequest<C>): Promise<HybridResult<C>> {
-    return runHybrid({ query: (sql, params) => this.query(sql, params) }, this.driver, await this.duckdb(), request);
+    const timeoutMs = request.timeoutMs ?? this.config.executor.queryTimeoutSeconds * 1000;
+    const caching = { cache: this.cache, analyze: (sql: string) => this.sql.analyze(sql) };
+    const options: QueryOptions = request.cache === false ? { cache: false } : {};
+    return this.withDuckDb((duck) => runHybrid({ query: (sql, params) => this.query(sql, params, options) }, this.driver, duck, { ...request, timeoutMs }, caching));
   }
 
   /** Releases the database connections (unless the driver was passed in) and every timer. */
@@ -338,9 +357,8 @@ export class Optimizer {
     if (this.warmUpTimer) clearInterval(this.warmUpTimer);
     await this.warming?.catch(() => undefined);
     await this.executor.close();
-    const analytics = this.analytics;
+    await this.analytics?.close();
     this.analytics = undefined;
-    if (analytics) await (await analytics.catch(() => undefined))?.close();
     await this.cache.close();
     await this.monitor.close();
     if (this.ownsDriver) await this.driver.close();

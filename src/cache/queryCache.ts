@@ -14,7 +14,7 @@ import type { GenerationRef } from './dependencies.js';
 import { LocalGenerations, sameSnapshot, snapshotOf } from './generations.js';
 import type { GenerationSnapshot } from './generations.js';
 import { CacheKeys } from './keys.js';
-import type { EntryKeys } from './keys.js';
+import type { CacheKey, EntryKeys } from './keys.js';
 import { globToRegExp } from './glob.js';
 import { FileTier } from './tiers/file.js';
 import { MemoryTier } from './tiers/memory.js';
@@ -126,7 +126,7 @@ export class QueryCache {
 
   constructor(
     config: QoptConfig,
-    scope: string,
+    private readonly scope: string,
     private readonly runner: QueryRunner,
   ) {
     this.enabled = config.cache.enabled;
@@ -201,10 +201,54 @@ export class QueryCache {
     return (await this.load(key, analysis, params, options, run as () => Promise<QueryResultSet>)) as QueryResultSet<R>;
   }
 
+  /**
+   * Like `read`, for a result that is no single statement's (a hybrid query's): kept under `name` (within this
+   * cache's database scope), valid while neither what `analysis` reads with `params` nor any of `tables` (by
+   * unqualified name) has seen a committed write. No stale-while-revalidate, tags or warm-up exemplars.
+   */
+  async readDerived<R>(
+    name: string,
+    dependsOn: { analysis: SqlAnalysis; params: readonly unknown[]; tables: readonly string[] },
+    run: () => Promise<QueryResultSet<R>>,
+  ): Promise<QueryResultSet<R>> {
+    const { analysis, params } = dependsOn;
+    const tables = dependsOn.tables.map((table) => table.split('.').pop()!.replace(/"/g, ''));
+    if (!this.enabled || !analysis.cacheable || (this.capture !== null && this.capture.isBlind([...analysis.readTables, ...tables]))) {
+      this.counters.bypassed += 1;
+      return run();
+    }
+    // \u0003 keeps these keys apart from statement keys (`scope \u0001 canonical SQL \u0001 parameters`).
+    const key: EntryKeys = { local: `\u0003${name}`, full: `${this.scope}\u0003${name}` as CacheKey };
+    const cached = this.memory.get(key.local);
+    if (cached && stillValid(this.local, cached.refs, cached.snapshot) && Date.now() < cached.expiresAt) {
+      this.memory.stats.hits += 1;
+      this.counters.savedMs += cached.costMs;
+      return cached.result as QueryResultSet<R>;
+    }
+    if (cached) this.memory.delete(key.local);
+    this.memory.stats.misses += 1;
+    const dependencies = () => [...readDependencies(analysis, params), ...tables.flatMap((table) => tableCounters(table).map((add) => ({ add })))];
+    return (await this.loadOnce(key, dependencies, undefined, run as () => Promise<QueryResultSet>)) as QueryResultSet<R>;
+  }
+
   private load(
     key: EntryKeys,
     analysis: SqlAnalysis,
     params: readonly unknown[],
+    options: QueryCacheOptions | undefined,
+    run: () => Promise<QueryResultSet>,
+  ): Promise<QueryResultSet> {
+    const dependencies = () => {
+      this.exemplars.note(analysis.fingerprint, key.local, analysis.text, params);
+      return readDependencies(analysis, params, options?.tags ?? []);
+    };
+    return this.loadOnce(key, dependencies, options, run);
+  }
+
+  /** Joins the load of `key` already running, or starts one (single-flight); `dependencies` is asked only when one starts. */
+  private loadOnce(
+    key: EntryKeys,
+    dependencies: () => readonly GenerationRef[],
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
@@ -214,9 +258,8 @@ export class QueryCache {
       this.counters.coalesced += 1;
       return flight.promise;
     }
-    const refs = readDependencies(analysis, params, options?.tags ?? []);
+    const refs = dependencies();
     const snapshot = this.local.snapshot(refs);
-    this.exemplars.note(analysis.fingerprint, key.local, analysis.text, params);
     const promise = this.fill(key, refs, snapshot, options, run).finally(() => {
       if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
     });

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResultReader, DuckDBValue } from '@duckdb/node-api';
@@ -30,22 +31,71 @@ export interface SyncedTable {
 
 /** How to open a DuckDB file. */
 export interface DuckDbOpenOptions {
-  /** Open READ_ONLY: the service and `qo.hybrid` never write the analytics copy; only `qopt duckdb sync` does. */
+  /**
+   * Open READ_ONLY and sandboxed: the service and `qo.hybrid` never write the analytics copy (only `qopt duckdb
+   * sync` does), and their statements reach no file, network or extension beyond the database file itself.
+   */
   readOnly?: boolean;
 }
+
+/** Limits of `DuckDbDriver.select`. */
+export interface DuckDbSelectOptions {
+  /** Interrupts the statement after this long (DuckDbTimeoutError); 0 or unset: no limit. */
+  timeoutMs?: number;
+}
+
+/**
+ * DuckDB settings of a read-only open. Without them a client's SELECT could read any file the process can
+ * (`read_text('/etc/…')`), COPY … TO write one, or ATTACH another database; locking the configuration keeps a
+ * statement from SETting them back.
+ */
+const SANDBOX: Readonly<Record<string, string>> = {
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoload_known_extensions: 'false',
+  autoinstall_known_extensions: 'false',
+  lock_configuration: 'true',
+};
 
 /** Idle connections kept for reuse; more concurrent queries than this open (and then close) connections of their own. */
 const IDLE_CONNECTIONS = 4;
 /** Prepared statements kept per connection, least recently used dropped first. */
 const STATEMENTS_PER_CONNECTION = 64;
 
-function queryError(error: unknown): QueryError {
+function queryError(error: unknown): QoptError {
+  if (error instanceof QoptError) return error;
   return new QueryError(`DuckDB: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
 }
 
 function resultSetOf(reader: DuckDBResultReader): DuckDbResultSet {
   const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
   return { rows, rowCount: rows.length, columns: reader.columnNames() };
+}
+
+/** `DuckDbDriver.fileId` of the file at `location` now (a fresh id for `:memory:`); null when there is no file. */
+export function fileIdOf(location: string): string | null {
+  if (location === ':memory:') return `memory:${randomUUID()}`;
+  const stat = statSync(location, { throwIfNoEntry: false });
+  return stat ? `${stat.dev}:${stat.ino}:${stat.mtimeMs}:${stat.size}` : null;
+}
+
+/** What `json_serialize_sql` answers. */
+interface ParseTree {
+  error: boolean;
+  error_message?: string;
+  statements?: unknown[];
+}
+
+/** The names of every base table a parse tree refers to, at any depth (subqueries, joins, CTE bodies). */
+function baseTablesOf(node: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) baseTablesOf(item, into);
+  } else if (typeof node === 'object' && node !== null) {
+    const record = node as Record<string, unknown>;
+    if (record.type === 'BASE_TABLE' && typeof record.table_name === 'string') into.add(record.table_name);
+    for (const value of Object.values(record)) baseTablesOf(value, into);
+  }
+  return into;
 }
 
 /**
@@ -71,6 +121,56 @@ class PreparingConnection {
     prepared.clearBindings();
     if (params.length > 0) prepared.bind(params as DuckDBValue[]);
     return resultSetOf(await prepared.runAndReadAll());
+  }
+
+  /**
+   * Runs `sql` only if DuckDB's own parser finds exactly one SELECT in it (DuckDbStatementRefusedError
+   * otherwise), and interrupts it after `timeoutMs`.
+   */
+  async select(sql: string, params: readonly unknown[], timeoutMs: number): Promise<DuckDbResultSet> {
+    const prepared = this.statements.get(sql) ?? (await this.prepareSelect(sql));
+    this.statements.delete(sql);
+    this.statements.set(sql, prepared);
+    prepared.clearBindings();
+    if (params.length > 0) prepared.bind(params as DuckDBValue[]);
+    return this.interruptedAfter(timeoutMs, () => prepared.runAndReadAll());
+  }
+
+  private async interruptedAfter(timeoutMs: number, work: () => Promise<DuckDBResultReader>): Promise<DuckDbResultSet> {
+    if (timeoutMs <= 0) return resultSetOf(await work());
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      this.connection.interrupt();
+    }, timeoutMs);
+    try {
+      return resultSetOf(await work());
+    } catch (error) {
+      // Only a statement that failed after the timer fired timed out; one that finished first keeps its rows.
+      if (expired) throw new DuckDbTimeoutError(timeoutMs, error);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Prepares `sql` after DuckDB's parser (`json_serialize_sql`, which serializes SELECT statements only) found
+   * exactly one SELECT in it; the prepared statement's type is checked again.
+   */
+  private async prepareSelect(sql: string): Promise<DuckDBPreparedStatement> {
+    const tree = await this.parse(sql);
+    if (tree.error) throw new DuckDbStatementRefusedError(tree.error_message ?? 'DuckDB could not parse the statement');
+    if (tree.statements?.length !== 1) throw new DuckDbStatementRefusedError(`exactly one statement is allowed, got ${tree.statements?.length ?? 0}`);
+    const prepared = await this.prepare(sql);
+    if (!prepared) throw new DuckDbStatementRefusedError('only a single SELECT is allowed');
+    return prepared;
+  }
+
+  /** DuckDB's parse tree of `sql` (`json_serialize_sql`: SELECT statements only, an error for anything else). */
+  async parse(sql: string): Promise<ParseTree> {
+    const parsed = (await this.connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS tree', [sql])).getRowObjectsJson()[0]?.tree;
+    return JSON.parse(String(parsed)) as ParseTree;
   }
 
   /** Prepares a single SELECT; anything else (a script, a write, a SET) runs unprepared, as `runAndReadAll` runs it. */
@@ -105,12 +205,18 @@ class PreparingConnection {
  */
 export class DuckDbDriver {
   private readonly idle: PreparingConnection[] = [];
+  /** Work running on this driver (`use`, and each statement): a retired driver closes when it reaches 0. */
+  private leases = 0;
+  private retired = false;
+  private closed = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     /** The file, or `:memory:`. */
     readonly path: string,
     readonly readOnly: boolean,
+    /** Which file this driver opened (device, inode, modification time, size): a new copy renamed into place has another. */
+    readonly fileId: string,
   ) {}
 
   /** Opens (or, unless read-only, creates) a DuckDB file. */
@@ -119,8 +225,8 @@ export class DuckDbDriver {
     const location = path === ':memory:' ? path : resolve(path);
     if (location !== ':memory:' && !readOnly) mkdirSync(dirname(location), { recursive: true });
     try {
-      const instance = await DuckDBInstance.create(location, readOnly ? { access_mode: 'READ_ONLY' } : {});
-      return new DuckDbDriver(instance, location, readOnly);
+      const instance = await DuckDBInstance.create(location, readOnly ? { ...SANDBOX } : {});
+      return new DuckDbDriver(instance, location, readOnly, fileIdOf(location) ?? location);
     } catch (error) {
       throw new ConnectionError(`duckdb:${location}`, error);
     }
@@ -131,19 +237,53 @@ export class DuckDbDriver {
     return this.withIdleConnection((connection) => connection.query(sql, params));
   }
 
+  /**
+   * Runs exactly one SELECT, as DuckDB's own parser tells (DuckDbStatementRefusedError for anything else: a
+   * script, a COPY, a SET, an ATTACH), interrupted after `options.timeoutMs` (DuckDbTimeoutError). What
+   * `qo.hybrid` and `POST /query/hybrid` run a caller's DuckDB side with.
+   */
+  async select(sql: string, params: readonly unknown[] = [], options: DuckDbSelectOptions = {}): Promise<DuckDbResultSet> {
+    return this.withIdleConnection((connection) => connection.select(sql, params, options.timeoutMs ?? 0));
+  }
+
   /** Lends an idle connection (or a new one) to `work` and takes it back, unless `work` failed. */
-  private async withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
-    const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
+  private withIdleConnection<T>(work: (connection: PreparingConnection) => Promise<T> | T): Promise<T> {
+    return this.use(async () => {
+      const connection = this.idle.pop() ?? new PreparingConnection(await this.instance.connect());
+      try {
+        const result = await work(connection);
+        if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
+        else connection.close();
+        return result;
+      } catch (error) {
+        // A failed statement may leave the connection mid-transaction: never hand it out again.
+        connection.close();
+        throw queryError(error);
+      }
+    });
+  }
+
+  /** Runs `work` with this driver kept open until it ends, even if it is retired meanwhile. */
+  async use<T>(work: (driver: DuckDbDriver) => Promise<T>): Promise<T> {
+    if (this.closed) throw new QueryError(`DuckDB: ${this.path} was closed (a sync replaced it): ask for the current copy again`, undefined, undefined);
+    this.leases += 1;
     try {
-      const result = await work(connection);
-      if (connection.reusable && this.idle.length < IDLE_CONNECTIONS) this.idle.push(connection);
-      else connection.close();
-      return result;
-    } catch (error) {
-      // A failed statement may leave the connection mid-transaction: never hand it out again.
-      connection.close();
-      throw queryError(error);
+      return await work(this);
+    } finally {
+      this.leases -= 1;
+      if (this.retired && this.leases === 0) await this.close();
     }
+  }
+
+  /** True once closed (by `close`, or by `retire` when its work ended). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Closes the driver once the work running on it has ended (now, if none is): a newer file replaced this one. */
+  async retire(): Promise<void> {
+    this.retired = true;
+    if (this.leases === 0) await this.close();
   }
 
   /** Runs a script of statements without parameters, on a connection of its own. */
@@ -152,18 +292,29 @@ export class DuckDbDriver {
   }
 
   /** Runs `work` on one connection of its own: TEMP tables and transactions live as long as it runs. */
-  async session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
-    const connection = await this.instance.connect();
-    try {
-      return await work(new DuckDbSession(connection));
-    } finally {
-      connection.closeSync();
-    }
+  session<T>(work: (session: DuckDbSession) => Promise<T>): Promise<T> {
+    return this.use(async () => {
+      const connection = await this.instance.connect();
+      try {
+        return await work(new DuckDbSession(connection));
+      } finally {
+        connection.closeSync();
+      }
+    });
   }
 
-  /** The tables a DuckDB statement reads, by DuckDB's own parser (DuckDB SQL is not always PostgreSQL SQL). */
+  /**
+   * The tables a DuckDB statement reads, by DuckDB's own parser (DuckDB SQL is not always PostgreSQL SQL).
+   * `getTableNames` binds the statement and answers nothing for one with parameters (`WHERE a = $1`), so the
+   * base tables of its parse tree are added; a CTE's name may come along, which only means one more check.
+   */
   async tablesOf(sql: string): Promise<string[]> {
-    return this.withIdleConnection((connection) => [...connection.connection.getTableNames(sql, false)]);
+    return this.withIdleConnection(async (connection) => {
+      const names = new Set(connection.connection.getTableNames(sql, false));
+      const tree = await connection.parse(sql);
+      if (!tree.error) baseTablesOf(tree.statements, names);
+      return [...names];
+    });
   }
 
   /** What `qopt duckdb sync` copied into this file; empty when it never ran. */
@@ -184,6 +335,8 @@ export class DuckDbDriver {
 
   /** Closes the file; the driver is unusable afterwards. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const connection of this.idle.splice(0)) connection.close();
     this.instance.closeSync();
   }
@@ -208,12 +361,33 @@ export class DuckDbSession {
   }
 }
 
+/** A DuckDB statement that `DuckDbDriver.select` does not run: anything but exactly one SELECT. */
+export class DuckDbStatementRefusedError extends QoptError {
+  constructor(readonly reason: string) {
+    super('DUCKDB_STATEMENT_REFUSED', `the DuckDB side must be exactly one SELECT: ${reason}`);
+  }
+}
+
+/**
+ * A DuckDB statement ran past its timeout and was interrupted. A QueryError with PostgreSQL's query_canceled
+ * SQLSTATE (57014), so it is reported as a PostgreSQL statement timeout is (HTTP 408).
+ */
+export class DuckDbTimeoutError extends QueryError {
+  constructor(
+    readonly timeoutMs: number,
+    cause?: unknown,
+  ) {
+    super(`DuckDB: the statement ran longer than ${timeoutMs} ms and was interrupted`, '57014', cause);
+  }
+}
+
 /** The DuckDB copy of a table is older than its PostgreSQL source: re-run `qopt duckdb sync`. */
 export class StaleCopyError extends QoptError {
   readonly tables: string[];
 
-  constructor(tables: string[]) {
-    super('DUCKDB_STALE', `the DuckDB copy of ${tables.join(', ')} is older than PostgreSQL: run qopt duckdb sync --tables ${tables.join(',')} (or pass allowStale)`);
+  /** `override`: how the caller's interface spells the option that runs a stale copy anyway. */
+  constructor(tables: string[], override = 'allowStale') {
+    super('DUCKDB_STALE', `the DuckDB copy of ${tables.join(', ')} is older than PostgreSQL: run qopt duckdb sync --tables ${tables.join(',')} (or pass ${override})`);
     this.tables = tables;
   }
 }

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { UsageError } from '../errors.js';
@@ -67,8 +68,9 @@ const NULL_MARK = '\\N';
 /**
  * A table's generation stamp from PostgreSQL itself: its relfilenode (changes on TRUNCATE and table
  * rewrites) and its cumulative insert / update / delete counts. It changes with every committed write
- * from any process; PostgreSQL publishes a backend's counts when that backend goes idle (about a second
- * at most), so a copy taken right after a write may be flagged stale once — never the reverse.
+ * from any process, once published: a backend publishes its counts when idle but at most once a second,
+ * else after 10 s idle (60 s at most), so a copy taken right after a write may be flagged stale once —
+ * never the reverse (docs/service.md, "Hybrid queries").
  */
 export async function tableStamps(driver: DriverSession, tables: readonly string[]): Promise<Map<string, string | null>> {
   const stamps = new Map<string, string | null>();
@@ -227,9 +229,49 @@ async function writeCopy(session: DuckDbSession, table: StagedTable, dictionarie
   return table.columns.filter((column) => typeOf(column) !== duckDbTypeOf(column.type)).map((column) => column.name);
 }
 
+/** Held while a sync of `target` runs: two syncs of one file would each rename their copy over the other's. */
+function lockSync(target: string): () => void {
+  const lock = `${target}.sync-lock`;
+  let fd: number;
+  try {
+    fd = openSync(lock, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new UsageError(`another qopt duckdb sync of ${target} is running (if none is, a crashed one left ${lock}: remove it)`);
+  }
+  writeSync(fd, `${process.pid}\n`);
+  closeSync(fd);
+  return () => rmSync(lock, { force: true });
+}
+
+/**
+ * A new file beside `target` that starts as a copy of it (and of its WAL, if a writer left one), so a sync
+ * keeps the copies and dictionaries it does not replace. Readers keep `target` open READ_ONLY meanwhile.
+ */
+function stageFile(target: string): string {
+  const staging = `${target}.sync-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // A reflink where the file system has them (btrfs, XFS): no byte copied until the sync writes.
+  if (existsSync(target)) copyFileSync(target, staging, constants.COPYFILE_FICLONE);
+  if (existsSync(`${target}.wal`)) copyFileSync(`${target}.wal`, `${staging}.wal`);
+  return staging;
+}
+
+/**
+ * Puts the staged file in place by rename(2), atomic within a directory: a reader opening `target` sees the
+ * old file or the new one, and readers of the old one go on reading it until they reopen (they notice the new
+ * inode). The staged file was checkpointed and closed, so it has no WAL; the old file's WAL must go first, or
+ * DuckDB would replay it onto the new file.
+ */
+function putInPlace(staging: string, target: string): void {
+  if (existsSync(`${staging}.wal`)) throw new Error(`DuckDB left ${staging}.wal after CHECKPOINT and close: not replacing ${target}`);
+  rmSync(`${target}.wal`, { force: true });
+  renameSync(staging, target);
+}
+
 /**
  * Copies PostgreSQL tables into a DuckDB file, all from one REPEATABLE READ snapshot, and records each
- * table's generation stamp (taken before the snapshot, so a write racing the copy marks it stale).
+ * table's generation stamp (taken before the snapshot, so a write racing the copy marks it stale). The sync
+ * writes a new file and renames it over the old one, so readers holding the old one open never block it.
  * Low-cardinality text columns become ENUMs (`createDictionaries`), one shared dictionary per group of
  * columns that are compared with each other.
  */
@@ -245,10 +287,22 @@ export async function syncTablesToDuckDb(
   const stamps = await tableStamps(source, tables);
   const missing = tables.find((table) => !stamps.get(table));
   if (missing) throw new UsageError(`table "${missing}" does not exist in the source database`);
-  const duck = await DuckDbDriver.open(duckdbPath);
+  const target = resolve(duckdbPath);
+  mkdirSync(dirname(target), { recursive: true });
+  const unlock = lockSync(target);
+  let staging: string;
+  let duck: DuckDbDriver;
+  try {
+    staging = stageFile(target);
+    duck = await DuckDbDriver.open(staging);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'qopt-sync-'));
   const client = await source.pool.connect();
-  const report: SyncReport = { tables: [], path: duck.path };
+  const report: SyncReport = { tables: [], path: target };
+  let written = false;
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'");
     await duck.session(async (session) => {
@@ -270,8 +324,10 @@ export async function syncTablesToDuckDb(
       } finally {
         await dropDictionaries(session, dictionaries);
       }
+      await session.exec('CHECKPOINT');
     });
     await client.query('COMMIT');
+    written = true;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -279,6 +335,13 @@ export async function syncTablesToDuckDb(
     client.release();
     await duck.close();
     rmSync(scratch, { recursive: true, force: true });
+    try {
+      if (written) putInPlace(staging, target);
+    } finally {
+      rmSync(staging, { force: true });
+      rmSync(`${staging}.wal`, { force: true });
+      unlock();
+    }
   }
   return report;
 }

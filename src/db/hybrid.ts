@@ -1,5 +1,8 @@
-import type { DriverSession } from './driver.js';
-import type { DuckDbDriver } from './duckdbDriver.js';
+import type { QueryCache } from '../cache/queryCache.js';
+import { parametersText } from '../cache/keys.js';
+import type { SqlAnalysis } from '../sql/analyze.js';
+import type { DriverSession, QueryResultSet } from './driver.js';
+import type { DuckDbDriver, SyncedTable } from './duckdbDriver.js';
 import { StaleCopyError } from './duckdbDriver.js';
 import { copyFreshness } from './duckdbSync.js';
 import type { CopyFreshness } from './duckdbSync.js';
@@ -23,16 +26,45 @@ export interface HybridRequest<C = Rows> {
   duckdb: HybridStatement;
   /** Combines both sides' rows; without it `combined` is null. */
   combine?: (postgresql: Rows, duckdb: Rows) => C;
+  /**
+   * What `combine` computes, as a stable name (the service passes its `combine` mode): with it the combined
+   * rows are cached with both sides'; without it only both sides' rows are, and `combine` runs on every call.
+   */
+  combineKey?: string;
   /** Run the DuckDB side even when its copy is older than PostgreSQL (otherwise StaleCopyError). */
   allowStale?: boolean;
+  /** Interrupts the DuckDB side after this long (DuckDbTimeoutError); `qo.hybrid`'s default is `executor.queryTimeoutSeconds`. */
+  timeoutMs?: number;
+  /** `false`: neither serve nor store this call's result in the result cache. */
+  cache?: boolean;
 }
 
-/** Both sides' rows, the combination, and what each side cost. */
+/** Both sides' rows, the combination, what each side cost, and whether the result cache answered. */
 export interface HybridResult<C = Rows> {
   postgresql: { rows: Rows; rowCount: number };
   duckdb: { rows: Rows; rowCount: number; freshness: CopyFreshness[] };
   combined: C | null;
+  /** This call's times: on a cache hit neither side ran (0). */
   executionTimeMs: { postgresql: number; duckdb: number; total: number };
+  /** `hit`: both sides came from the result cache; `miss`: they ran and were stored; `bypass`: they ran, uncached. */
+  cache: 'hit' | 'miss' | 'bypass';
+}
+
+/** How `runHybrid` caches: qopt's result cache, the analyzer for the PostgreSQL side's dependencies, and a scope for the key. */
+export interface HybridCaching {
+  cache: QueryCache;
+  analyze(sql: string): SqlAnalysis;
+  /** Keeps entries apart that the same statements must not share (the service: its operator role). */
+  scope?: string;
+}
+
+/** What one cache entry of a hybrid query holds. */
+interface HybridSides {
+  postgresql: { rows: Rows; rowCount: number };
+  duckdb: { rows: Rows; rowCount: number };
+  /** Present when the request named its combination (`combineKey`). */
+  combined?: unknown;
+  ms: { postgresql: number; duckdb: number };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -41,32 +73,93 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-/** Checks the freshness of every synced table the DuckDB statement reads; unsynced tables are DuckDB's own. */
-async function freshnessOf(source: DriverSession, duck: DuckDbDriver, sql: string): Promise<CopyFreshness[]> {
+/** The synced tables the DuckDB statement reads (by DuckDB's own parser) and their freshness; unsynced tables are DuckDB's own. */
+async function syncedReadsOf(source: DriverSession, duck: DuckDbDriver, sql: string): Promise<{ synced: SyncedTable[]; freshness: CopyFreshness[] }> {
   const read = new Set(await duck.tablesOf(sql));
   const synced = (await duck.syncedTables()).filter((entry) => read.has(entry.table.split('.').pop()!));
-  return copyFreshness(source, synced);
+  return { synced, freshness: await copyFreshness(source, synced) };
 }
 
 /**
- * Runs both sides concurrently after checking the DuckDB copy is not stale. `source` runs the
- * PostgreSQL side (the query pipeline); `catalog` reads generation stamps directly, never from a cache.
+ * The cache key of a hybrid call: both statements and parameter lists, the combination, and the DuckDB copy
+ * it reads (the file, and each synced table's stamp), so a re-synced copy never answers from an older one.
  */
-export async function runHybrid<C = Rows>(source: HybridSource, catalog: DriverSession, duck: DuckDbDriver, request: HybridRequest<C>): Promise<HybridResult<C>> {
-  const started = performance.now();
-  const freshness = await freshnessOf(catalog, duck, request.duckdb.sql);
-  const stale = freshness.filter((entry) => !entry.fresh).map((entry) => entry.table);
-  if (stale.length > 0 && !request.allowStale) throw new StaleCopyError(stale);
+function hybridKey(request: HybridRequest<unknown>, duck: DuckDbDriver, synced: readonly SyncedTable[], scope: string | undefined): string {
+  return JSON.stringify([
+    'hybrid',
+    scope ?? null,
+    request.postgresql.sql,
+    parametersText(request.postgresql.params ?? []),
+    request.duckdb.sql,
+    parametersText(request.duckdb.params ?? []),
+    request.combineKey ?? null,
+    duck.fileId,
+    synced.map((entry) => [entry.table, entry.stamp]),
+  ]);
+}
+
+async function runSides<C>(source: HybridSource, duck: DuckDbDriver, request: HybridRequest<C>): Promise<HybridSides> {
   const [postgresql, duckdb] = await Promise.all([
     timed(() => source.query(request.postgresql.sql, request.postgresql.params ?? [])),
-    timed(() => duck.query(request.duckdb.sql, request.duckdb.params ?? [])),
+    timed(() => duck.select(request.duckdb.sql, request.duckdb.params ?? [], { timeoutMs: request.timeoutMs })),
   ]);
-  const pgRows = postgresql.value.rows;
-  const duckRows = duckdb.value.rows;
+  const sides: HybridSides = {
+    postgresql: { rows: postgresql.value.rows, rowCount: postgresql.value.rowCount },
+    duckdb: { rows: duckdb.value.rows, rowCount: duckdb.value.rowCount },
+    ms: { postgresql: postgresql.ms, duckdb: duckdb.ms },
+  };
+  if (request.combineKey !== undefined && request.combine) sides.combined = request.combine(sides.postgresql.rows, sides.duckdb.rows);
+  return sides;
+}
+
+/** Both sides through the result cache: one entry whose dependencies are the PostgreSQL side's reads and the synced source tables. */
+async function cachedSides<C>(
+  source: HybridSource,
+  duck: DuckDbDriver,
+  request: HybridRequest<C>,
+  synced: readonly SyncedTable[],
+  caching: HybridCaching,
+): Promise<{ sides: HybridSides; ran: boolean }> {
+  let ran = false;
+  const run = async (): Promise<QueryResultSet<HybridSides>> => {
+    ran = true;
+    return { rows: [await runSides(source, duck, request)], rowCount: 1, fields: [], command: 'HYBRID' };
+  };
+  const dependsOn = {
+    analysis: caching.analyze(request.postgresql.sql),
+    params: request.postgresql.params ?? [],
+    tables: synced.map((entry) => entry.table),
+  };
+  const result = await caching.cache.readDerived(hybridKey(request, duck, synced, caching.scope), dependsOn, run);
+  return { sides: result.rows[0]!, ran };
+}
+
+/**
+ * Runs both sides concurrently after checking the DuckDB copy is not stale. The DuckDB side must be exactly
+ * one SELECT (`DuckDbDriver.select`). `source` runs the PostgreSQL side (the query pipeline); `catalog` reads
+ * generation stamps directly, never from a cache. With `caching` (and unless `request.cache` is false) the
+ * result is served from and stored in qopt's result cache; freshness is checked on every call.
+ */
+export async function runHybrid<C = Rows>(
+  source: HybridSource,
+  catalog: DriverSession,
+  duck: DuckDbDriver,
+  request: HybridRequest<C>,
+  caching?: HybridCaching,
+): Promise<HybridResult<C>> {
+  const started = performance.now();
+  const { synced, freshness } = await syncedReadsOf(catalog, duck, request.duckdb.sql);
+  const stale = freshness.filter((entry) => !entry.fresh).map((entry) => entry.table);
+  if (stale.length > 0 && !request.allowStale) throw new StaleCopyError(stale);
+  const useCache = caching !== undefined && request.cache !== false && caching.cache.enabled && caching.analyze(request.postgresql.sql).cacheable;
+  const { sides, ran } = useCache ? await cachedSides(source, duck, request, synced, caching) : { sides: await runSides(source, duck, request), ran: true };
+  const outcome = useCache ? (ran ? 'miss' : 'hit') : 'bypass';
+  const combined = 'combined' in sides ? (sides.combined as C) : request.combine ? request.combine(sides.postgresql.rows, sides.duckdb.rows) : null;
   return {
-    postgresql: { rows: pgRows, rowCount: postgresql.value.rowCount },
-    duckdb: { rows: duckRows, rowCount: duckdb.value.rowCount, freshness },
-    combined: request.combine ? request.combine(pgRows, duckRows) : null,
-    executionTimeMs: { postgresql: postgresql.ms, duckdb: duckdb.ms, total: performance.now() - started },
+    postgresql: sides.postgresql,
+    duckdb: { ...sides.duckdb, freshness },
+    combined,
+    executionTimeMs: { postgresql: ran ? sides.ms.postgresql : 0, duckdb: ran ? sides.ms.duckdb : 0, total: performance.now() - started },
+    cache: outcome,
   };
 }

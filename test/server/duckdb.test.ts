@@ -1,15 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbDriver, StaleCopyError } from '../../src/db/duckdbDriver.js';
+import { DuckDbDriver, DuckDbStatementRefusedError, DuckDbTimeoutError, StaleCopyError } from '../../src/db/duckdbDriver.js';
 import { copyFreshness, syncTablesToDuckDb } from '../../src/db/duckdbSync.js';
 import { startTestService } from './support.js';
 import type { TestService } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qopt-duckdb-'));
 const DUCKDB_PATH = join(dir, 'analytics.duckdb');
+/** The operator's statement timeout of POST /query, which the DuckDB side of /query/hybrid obeys too. */
+const TIMEOUT_MS = 1000;
 
 /** Writes through a connection of its own and publishes its statistics at once (as PostgreSQL does within a second). */
 async function writeElsewhere(url: string, sql: string): Promise<void> {
@@ -27,7 +29,7 @@ describe('DuckDB analytics copy and hybrid queries', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ database: { duckdbPath: DUCKDB_PATH } }, 'qopt_srvd');
+    service = await startTestService({ database: { duckdbPath: DUCKDB_PATH }, server: { queryStatementTimeoutMs: TIMEOUT_MS } }, 'qopt_srvd');
     await writeElsewhere(
       service.schema.url,
       `CREATE TABLE accounts (id bigint PRIMARY KEY, region text NOT NULL, opened date NOT NULL, balance numeric(12,2), active boolean, note text);
@@ -99,6 +101,35 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     expect(await invalid.json()).toMatchObject({ field: 'duckdb.sql' });
   });
 
+  it('runs only one read-only SELECT on the DuckDB side over HTTP and in qo.hybrid: no script, COPY, file read or settings', async () => {
+    const written = join(dir, 'written.csv');
+    const send = (duckdb: string) => service.request('POST', '/api/v1/query/hybrid', { body: { postgresql: { sql: 'SELECT 1 AS one' }, duckdb: { sql: duckdb } } });
+    for (const sql of [`COPY (SELECT 'client' AS x) TO '${written}'`, 'SELECT 1; SELECT 2', 'SET enable_external_access = true', `ATTACH '${join(dir, 'other.duckdb')}'`]) {
+      const refused = await send(sql);
+      expect(refused.status, sql).toBe(400);
+      expect(await refused.json()).toMatchObject({ error: 'VALIDATION_FAILED', field: 'duckdb.sql' });
+    }
+    const fileRead = await send("SELECT content FROM read_text('/etc/hostname')");
+    expect(fileRead.status).toBe(422);
+    expect(((await fileRead.json()) as { message: string }).message).toMatch(/disabled by configuration/);
+    expect(existsSync(written)).toBe(false);
+    await expect(service.qo.hybrid({ postgresql: { sql: 'SELECT 1' }, duckdb: { sql: `COPY (SELECT 1) TO '${written}'` } })).rejects.toBeInstanceOf(DuckDbStatementRefusedError);
+    expect(existsSync(written)).toBe(false);
+  });
+
+  it('interrupts the DuckDB side past the operator statement timeout (408, as POST /query) and keeps serving', async () => {
+    const started = performance.now();
+    const slow = await service.request('POST', '/api/v1/query/hybrid', {
+      body: { postgresql: { sql: 'SELECT 1 AS one' }, duckdb: { sql: 'SELECT sum(range) AS s FROM range(3000000000)' } },
+    });
+    expect(slow.status).toBe(408);
+    expect(await slow.json()).toMatchObject({ sql_state: '57014' });
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 3000);
+    await expect(service.qo.hybrid({ postgresql: { sql: 'SELECT 1' }, duckdb: { sql: 'SELECT sum(range) AS s FROM range(3000000000)' }, timeoutMs: 100 })).rejects.toBeInstanceOf(DuckDbTimeoutError);
+    const next = await service.request('POST', '/api/v1/query/hybrid', { body: { postgresql: { sql: 'SELECT 1 AS one' }, duckdb: { sql: 'SELECT count(*) AS n FROM regions' } } });
+    expect(await next.json()).toMatchObject({ duckdb: { rows: [{ n: '3' }] } });
+  });
+
   it('detects a stale copy after a committed write from another connection and refuses it (409) unless allowed', async () => {
     await writeElsewhere(service.schema.url, "UPDATE accounts SET balance = 0 WHERE id = 1");
     const stale = await copyFreshness(service.qo.driver, await (await service.qo.duckdb()).syncedTables());
@@ -109,13 +140,19 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     await expect(service.qo.hybrid(request)).rejects.toBeInstanceOf(StaleCopyError);
     const http = await service.request('POST', '/api/v1/query/hybrid', { body: request });
     expect(http.status).toBe(409);
-    expect(await http.json()).toMatchObject({ error: 'DUCKDB_STALE', tables: ['accounts'] });
+    const refusal = (await http.json()) as { message: string };
+    expect(refusal).toMatchObject({ error: 'DUCKDB_STALE', tables: ['accounts'] });
+    expect(refusal.message).toContain('"allow_stale": true');
+    expect(refusal.message).not.toContain('allowStale');
+    await expect(service.qo.hybrid(request)).rejects.toThrow('allowStale');
+    // A statement with parameters, whose tables DuckDB's getTableNames does not report, is checked too.
+    await expect(service.qo.hybrid({ ...request, duckdb: { sql: 'SELECT count(*) AS n FROM accounts WHERE id > $1', params: [0] } })).rejects.toBeInstanceOf(StaleCopyError);
     const allowed = await service.qo.hybrid({ ...request, allowStale: true });
     expect(allowed.duckdb.rows).toEqual([{ n: '3000' }]);
   });
 
   it('makes a stale copy fresh again by syncing it', async () => {
-    // Another file: the service holds its own copy open read-only, and DuckDB allows one writer per file.
+    // Another file, so this stale copy leaves the service's own alone (test/server/duckdbHybrid.test.ts re-syncs that one).
     const path = join(dir, 'resync.duckdb');
     await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
     await writeElsewhere(service.schema.url, "UPDATE regions SET manager = 'Di' WHERE name = 'east'");
