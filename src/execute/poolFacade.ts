@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { QueryResultSet } from '../db/driver.js';
 import type { QueryOptions } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
+import type { ReportReceiver } from './executionTarget.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
 /** What the facade needs of the optimizer: analysis, the cached query path, write reports and timing. */
@@ -10,8 +11,8 @@ export interface PoolHost {
   analyze(sql: string): SqlAnalysis;
   query(sql: string, params: readonly unknown[], options?: QueryOptions): Promise<QueryResultSet>;
   reportCommittedWrites(writes: readonly SqlAnalysis[]): void;
-  /** Runs `work` timed and recorded under the statement's fingerprint. */
-  record<T extends { rowCount: number | null }>(analysis: SqlAnalysis, work: () => Promise<T>): Promise<T>;
+  /** Runs `work` timed and recorded under the statement's fingerprint; `work` may leave the executor's report with `receiver`. */
+  record<T extends { rowCount: number | null }>(analysis: SqlAnalysis, work: (receiver: ReportReceiver | undefined) => Promise<T>): Promise<T>;
   readonly executor: Executor;
 }
 
@@ -176,7 +177,7 @@ export class QoptPool extends EventEmitter {
       return { ...result, oid: 0, fields: result.fields } as unknown as pg.QueryResult;
     }
     const analysis = this.host.analyze(config.text);
-    const result = await this.host.record(analysis, () => this.host.executor.runRaw(analysis, config));
+    const result = await this.host.record(analysis, (receiver) => this.host.executor.runRaw(analysis, config, {}, receiver));
     if (changesData(analysis)) this.host.reportCommittedWrites([analysis]);
     return result;
   }
