@@ -102,9 +102,9 @@ export class Optimizer {
       analyze: (sql) => this.sql.analyze(sql),
       query: (sql, params, options) => this.query(sql, params, options),
       reportCommittedWrites: (writes) => this.reportCommittedWrites(writes),
-      record: (analysis, work) => {
+      record: (analysis, params, work) => {
         const receiver: ReportReceiver | undefined = this.recording ? { report: undefined } : undefined;
-        return this.timed(analysis, () => work(receiver), undefined, undefined, receiver);
+        return this.timed(analysis, () => work(receiver), params, undefined, receiver);
       },
       executor: this.executor,
     });

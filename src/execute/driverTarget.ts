@@ -60,6 +60,7 @@ export class DriverTarget implements ExecutionTarget {
     // One session: the checked-out "connection" is the driver itself, held exclusively by the scheduler slot.
     return {
       processId: undefined,
+      connectionId: this.connectionId,
       query: async (config) => toPgResult(await this.driver.query(config.text, config.values ?? []), (config as { rowMode?: string }).rowMode),
       release: () => undefined,
     };

@@ -77,6 +77,8 @@ export interface CheckedOutConnection {
   release(destroy?: boolean | Error): void;
   /** The backend process id, when the target has one. */
   readonly processId: number | undefined;
+  /** The connection's id for the monitor (`ExecutionReport.connection`). */
+  readonly connectionId: number;
 }
 
 /** A database the executor can send work to: the primary or one replica. */

@@ -38,6 +38,8 @@ export interface ExecutorMetrics extends SchedulerMetrics {
 /** A connection checked out through the scheduler: release it exactly once. */
 export interface ExecutorLease {
   connection: CheckedOutConnection;
+  /** How long the checkout waited for the connection: the scheduler's queue, the pool (ms). */
+  waitedMs: number;
   release(destroy?: boolean | Error): void;
 }
 
@@ -251,6 +253,7 @@ export class Executor {
   async checkout(options: QueryOptions = {}): Promise<ExecutorLease> {
     const user = this.admit(options);
     let slot = false;
+    const askedAt = performance.now();
     try {
       await this.scheduler.acquire(options.priority);
       slot = true;
@@ -259,6 +262,7 @@ export class Executor {
       let released = false;
       return {
         connection,
+        waitedMs: performance.now() - askedAt,
         release: (destroy) => {
           if (released) return;
           released = true;

@@ -121,6 +121,7 @@ export class PoolTarget implements ExecutionTarget {
     const client = await this.connect();
     return {
       processId: (client as unknown as { processID?: number }).processID,
+      connectionId: connectionIdOf(client),
       query: (config) => client.query(config),
       release: (destroy) => client.release(destroy),
     };

@@ -132,6 +132,52 @@ describe('what the executor reports to the monitor, on a real PostgreSQL', () =>
     }
   });
 
+  it('reports the connection of statements on clients of qo.pool, and the checkout wait with the first statement (Kysely checks out per statement)', async () => {
+    qo.monitor.nPlusOne.reset();
+    const seen = watchObservations(qo);
+    try {
+      for (let id = 1; id <= 50; id += 1) {
+        const client = (await qo.pool.connect())!;
+        await client.query('SELECT v AS facade_v FROM items WHERE id = $1', [id]);
+        client.release();
+      }
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(seen).toHaveLength(50);
+    for (const observation of seen) {
+      expect(observation).toMatchObject({ route: 'primary', retries: 0 });
+      expect(typeof observation.connection).toBe('number');
+    }
+    expect(qo.monitor.nPlusOne.list().filter((finding) => finding.fingerprint === seen[0]!.fingerprint)).toHaveLength(1);
+    expect(seen[0]!.params).toEqual([1]);
+  });
+
+  it('gives the first statement on a qo.pool client the time its checkout waited for the connection', async () => {
+    const single = await createOptimizer({ cache: { enabled: false }, database: { url: schema.url, poolMax: 1 } });
+    try {
+      const seen = watchObservations(single);
+      const holder = (await single.pool.connect())!;
+      const checkout = single.pool.connect()!;
+      await vi.waitFor(() => expect(single.executor.metrics().queued).toBe(1));
+      const waitSeenAt = performance.now();
+      await holder.query('SELECT pg_sleep(0.02)');
+      const heldUntil = performance.now();
+      holder.release();
+      const client = await checkout;
+      await client.query('SELECT v FROM items WHERE id = $1', [4]);
+      await client.query('SELECT v FROM items WHERE id = $1', [5]);
+      client.release();
+      const [first, second] = seen.filter((observation) => observation.normalized.startsWith('SELECT v FROM items'));
+      expect(first!.poolWaitMs).toBeGreaterThanOrEqual(heldUntil - waitSeenAt);
+      expect(second!.poolWaitMs).toBe(0);
+      expect(second!.connection).toBe(first!.connection);
+    } finally {
+      vi.restoreAllMocks();
+      await single.close();
+    }
+  });
+
   it('reports the retries of a read whose backend was terminated, and the slow log entry carries them with the route', async () => {
     const tag = marker();
     const seen = watchObservations(qo);
