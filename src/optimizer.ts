@@ -22,17 +22,20 @@ import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js'
 import { AutoRewriter, DEFAULT_AUTO_REWRITER_OPTIONS } from './rewrite/autoRewriter.js';
 import { PerformanceMonitor } from './monitor/performanceMonitor.js';
 import { operationName } from './monitor/prometheus.js';
-import type { QueryObservation, QueryRecorder } from './monitor/recorder.js';
+import type { CacheOutcome, QueryObservation, QueryRecorder } from './monitor/recorder.js';
+import { errorTypeOf } from './execute/errors.js';
+import type { ExecutionReport, ReportReceiver } from './execute/executionTarget.js';
 import { SqlAnalyzer } from './sql/analyze.js';
 import type { SqlAnalysis } from './sql/analyze.js';
+
+/** The route of a result the cache served (it reached no database target). */
+const CACHE_ROUTE = 'cache';
 
 /** Options of `createOptimizer`: every config option, plus an already-open driver if the caller has one. */
 export type OptimizerOptions = QoptConfigInput & {
   /** A driver to use instead of opening `database.url`; the optimizer does not close a driver it was given. */
   driver?: Driver;
 };
-
-const MISS: Partial<QueryObservation> = Object.freeze({ cache: 'miss' as const });
 
 /**
  * Told, after COMMIT, of every data or schema change that committed: the cache invalidates from this.
@@ -101,7 +104,10 @@ export class Optimizer {
       analyze: (sql) => this.sql.analyze(sql),
       query: (sql, params, options) => this.query(sql, params, options),
       reportCommittedWrites: (writes) => this.reportCommittedWrites(writes),
-      record: (analysis, work) => this.timed(analysis, work),
+      record: (analysis, params, work) => {
+        const receiver: ReportReceiver | undefined = this.recording ? { report: undefined } : undefined;
+        return this.timed(analysis, () => work(receiver), params, undefined, receiver);
+      },
       executor: this.executor,
     });
   }
@@ -147,10 +153,12 @@ export class Optimizer {
     const cached = analysis.cacheable && this.config.cache.enabled && options.cache !== false;
     const writes = !cached && changesData(analysis);
     if (!cached && !rewriter && !writes) return this.runDirect<R>(analysis, sql, params, options);
-    const run = (text: string) => this.executor.run<R>(analysis, text, params, options);
+    // Off the hot path: the executor leaves its report (pool wait, retries, route, connection) here.
+    const receiver: ReportReceiver | undefined = this.recording ? { report: undefined } : undefined;
+    const run = (text: string) => this.executor.run<R>(analysis, text, params, options, receiver);
     const work = rewriter ? () => rewriter.run(sql, params, run) : () => run(sql);
-    if (cached) return this.readThroughCache(analysis, params, options, work);
-    const running = this.timed(analysis, work, params);
+    if (cached) return this.readThroughCache(analysis, params, options, work, receiver);
+    const running = this.timed(analysis, work, params, undefined, receiver);
     if (!writes) return running;
     return running.then(async (result) => {
       await this.reportCommittedWrites([analysis], [params]);
@@ -166,9 +174,9 @@ export class Optimizer {
     return new Promise((resolve, reject) => {
       if (!this.recording) return this.executor.runWith<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!)));
       const started = performance.now();
-      this.executor.runWith<R>(analysis, sql, params, options, (error, result) => {
+      this.executor.runWith<R>(analysis, sql, params, options, (error, result, report) => {
         try {
-          this.record(analysis, performance.now() - started, error ? 0 : (result!.rowCount ?? 0), error !== undefined, params, undefined);
+          this.record(analysis, performance.now() - started, error ? 0 : (result!.rowCount ?? 0), error ? errorTypeOf(error) : undefined, params, undefined, report);
         } catch (recordError) {
           return reject(recordError as Error);
         }
@@ -178,16 +186,22 @@ export class Optimizer {
     });
   }
 
-  private async readThroughCache<R>(analysis: SqlAnalysis, params: readonly unknown[], options: QueryOptions, work: () => Promise<QueryResultSet<R>>): Promise<QueryResultSet<R>> {
+  private async readThroughCache<R>(
+    analysis: SqlAnalysis,
+    params: readonly unknown[],
+    options: QueryOptions,
+    work: () => Promise<QueryResultSet<R>>,
+    receiver: ReportReceiver | undefined,
+  ): Promise<QueryResultSet<R>> {
     let executed = false;
     const execute = (): Promise<QueryResultSet<R>> => {
       executed = true;
-      return this.timed(analysis, work, params, MISS);
+      return this.timed(analysis, work, params, 'miss', receiver);
     };
     const started = performance.now();
     const result = await this.cache.read(analysis, params, options.cache, execute);
     // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
-    if (!executed && this.recording) this.record(analysis, performance.now() - started, result.rowCount ?? 0, false, params, { cache: 'hit' });
+    if (!executed && this.recording) this.record(analysis, performance.now() - started, result.rowCount ?? 0, undefined, params, 'hit', undefined);
     return result;
   }
 
@@ -276,45 +290,72 @@ export class Optimizer {
 
   /**
    * Runs `run` and records it with the monitor. No async frame of its own: it is on every query's
-   * path (bench/executor). `extra` carries what later stages know (cache outcome, pool wait, …).
+   * path (bench/executor). `cache` is the cache's outcome; `receiver` holds the executor's report
+   * once `run` settles (pool wait, retries, route, connection).
    */
-  private timed<T extends { rowCount: number | null }>(analysis: SqlAnalysis, run: () => Promise<T>, params?: readonly unknown[], extra?: Partial<QueryObservation>): Promise<T> {
+  private timed<T extends { rowCount: number | null }>(
+    analysis: SqlAnalysis,
+    run: () => Promise<T>,
+    params?: readonly unknown[],
+    cache?: CacheOutcome,
+    receiver?: ReportReceiver,
+  ): Promise<T> {
     if (!this.recording) return run();
     const started = performance.now();
     let running: Promise<T>;
     try {
       running = run();
     } catch (error) {
-      this.record(analysis, performance.now() - started, 0, true, params, extra);
+      this.record(analysis, performance.now() - started, 0, errorTypeOf(error), params, cache, receiver?.report);
       return Promise.reject(error as Error);
     }
     return running.then(
       (result) => {
-        this.record(analysis, performance.now() - started, result.rowCount ?? 0, false, params, extra);
+        this.record(analysis, performance.now() - started, result.rowCount ?? 0, undefined, params, cache, receiver?.report);
         return result;
       },
       (error: unknown) => {
-        this.record(analysis, performance.now() - started, 0, true, params, extra);
+        this.record(analysis, performance.now() - started, 0, errorTypeOf(error), params, cache, receiver?.report);
         throw error;
       },
     );
   }
 
-  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean, params: readonly unknown[] | undefined, extra: Partial<QueryObservation> | undefined): void {
+  /**
+   * Builds one observation and hands it to the monitor. Every property is set, in the same order, on
+   * every call (undefined when unknown), so all observations share one V8 shape and the recorder's
+   * property reads stay monomorphic. `errorType` undefined means it succeeded.
+   */
+  private record(
+    analysis: SqlAnalysis,
+    durationMs: number,
+    rows: number,
+    errorType: string | undefined,
+    params: readonly unknown[] | undefined,
+    cache: CacheOutcome | undefined,
+    report: ExecutionReport | undefined,
+  ): void {
     const observation: QueryObservation = {
       fingerprint: analysis.fingerprint,
       normalized: analysis.normalized,
       durationMs,
       at: Date.now(),
       rows,
-      failed,
+      failed: errorType !== undefined,
       sql: analysis.text,
       params,
       operation: operationName(analysis.statements[0]?.command),
       collection: analysis.tables[0]?.key,
       readOnly: analysis.kind === 'read',
+      cache,
+      poolWaitMs: report?.poolWaitMs,
+      retries: report?.retries,
+      route: report ? report.route : cache === 'hit' ? CACHE_ROUTE : undefined,
+      context: undefined,
+      connection: report?.connection,
+      errorType,
     };
-    this.monitor.record(extra ? Object.assign(observation, extra) : observation);
+    this.monitor.record(observation);
   }
 
   /** The plan of a statement; with `analyze` it runs inside a rolled-back transaction. */

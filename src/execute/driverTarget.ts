@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Driver, QueryResultSet } from '../db/driver.js';
 import { QueryTimeoutError } from './errors.js';
-import { failureTo } from './executionTarget.js';
+import { failureTo, nextConnectionId } from './executionTarget.js';
 import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { checkResultSize } from './resultLimits.js';
 import { TargetBreaker } from './targetBreaker.js';
@@ -28,6 +28,8 @@ export class DriverTarget implements ExecutionTarget {
   readonly maxConnections = 1;
   readonly role = 'primary' as const;
   readonly name: string;
+  /** The one session's id for the monitor. */
+  private readonly connectionId = nextConnectionId();
 
   constructor(
     private readonly driver: Driver,
@@ -37,18 +39,20 @@ export class DriverTarget implements ExecutionTarget {
     this.breaker = new TargetBreaker(this.name, breakerOptions);
   }
 
-  async query<R>(sql: string, params: readonly unknown[], limits: RunLimits): Promise<QueryResultSet<R>> {
+  async query<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot?: SlotHandle): Promise<QueryResultSet<R>> {
+    // The scheduler's single slot is the wait for the session: the session itself is never waited for.
+    slot?.connected(this.connectionId, 0);
     const result = await this.withTimeout(this.driver.query<R>(sql, params), limits.timeoutMs);
     checkResultSize(result.rows, limits);
     return result;
   }
 
-  queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, _slot: SlotHandle | undefined, _preparable: boolean, callback: Outcome<QueryResultSet<R>>): void {
-    this.query<R>(sql, params, limits).then((result) => callback(undefined, result), failureTo(callback));
+  queryWith<R>(sql: string, params: readonly unknown[], limits: RunLimits, slot: SlotHandle | undefined, _preparable: boolean, callback: Outcome<QueryResultSet<R>>): void {
+    this.query<R>(sql, params, limits, slot).then((result) => callback(undefined, result), failureTo(callback));
   }
 
-  async queryRaw(config: pg.QueryConfig, limits: RunLimits): Promise<pg.QueryResult> {
-    const result = await this.query<Record<string, unknown>>(config.text, config.values ?? [], limits);
+  async queryRaw(config: pg.QueryConfig, limits: RunLimits, slot?: SlotHandle): Promise<pg.QueryResult> {
+    const result = await this.query<Record<string, unknown>>(config.text, config.values ?? [], limits, slot);
     return toPgResult(result, (config as { rowMode?: string }).rowMode);
   }
 
@@ -56,6 +60,7 @@ export class DriverTarget implements ExecutionTarget {
     // One session: the checked-out "connection" is the driver itself, held exclusively by the scheduler slot.
     return {
       processId: undefined,
+      connectionId: this.connectionId,
       query: async (config) => toPgResult(await this.driver.query(config.text, config.values ?? []), (config as { rowMode?: string }).rowMode),
       release: () => undefined,
     };

@@ -1,4 +1,4 @@
-import { QoptError } from '../errors.js';
+import { QoptError, QueryError } from '../errors.js';
 
 /** The executor's queue is full: the caller is refused at once instead of growing memory without bound. */
 export class QueueFullError extends QoptError {
@@ -63,4 +63,19 @@ export class PoolExhaustedError extends QoptError {
     super('POOL_EXHAUSTED', `no connection to ${target} became free within ${waitedMs} ms; raise database.poolMax or lower executor.maxConcurrentQueries`, { cause });
     this.target = target;
   }
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * `error.type` for the monitor (OpenTelemetry's convention): the SQLSTATE when the database refused
+ * the statement, else the error's class (`QueryTimeoutError`, `ConnectionError`, `CircuitOpenError`…).
+ * A QoptError's `code` is qopt's own and never read as a SQLSTATE, even when it has five letters.
+ */
+export function errorTypeOf(error: unknown): string {
+  if (error instanceof QueryError) return error.sqlState ?? error.name;
+  if (error instanceof QoptError) return error.name;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && SQLSTATE.test(code)) return code;
+  return error instanceof Error ? error.name : typeof error;
 }

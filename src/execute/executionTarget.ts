@@ -16,10 +16,49 @@ export interface RunLimits extends ResultLimits {
  */
 export interface SlotHandle {
   release(): void;
+  /**
+   * Told, once per attempt, which connection the statement got (`connectionId`) and how long it
+   * waited for it in the pool (ms; 0 when one was idle or handed over).
+   */
+  connected(connection: number, poolWaitMs: number): void;
 }
 
-/** Called once with the error or the value: the hot path's callbacks, one promise at the caller's end. */
-export type Outcome<T> = (error: Error | undefined, value?: T) => void;
+/**
+ * What the executor tells its caller about one statement's run besides the outcome, for the monitor.
+ * Passed by reference to the outcome callback (no copy per statement): read it there.
+ */
+export interface ExecutionReport {
+  /** Time spent waiting for a connection over every attempt: the scheduler's queue plus the pool's checkout (ms). */
+  readonly poolWaitMs: number;
+  /** Retries made before this outcome (0 when the first attempt decided it). */
+  readonly retries: number;
+  /** The role of the target the last attempt went to, as the router decided; undefined when none was picked. */
+  readonly route: 'primary' | 'replica' | undefined;
+  /** The `connectionId` of the connection the last attempt ran on; undefined when it got none. */
+  readonly connection: number | undefined;
+}
+
+/**
+ * Called once with the error or the value (and, from the executor, its report): the hot path's
+ * callbacks, one promise at the caller's end.
+ */
+export type Outcome<T> = (error: Error | undefined, value?: T, report?: ExecutionReport) => void;
+
+/** Where a promise-returning path leaves a statement's report for its caller: set before the promise settles. */
+export interface ReportReceiver {
+  report: ExecutionReport | undefined;
+}
+
+let lastConnectionId = 0;
+
+/**
+ * A new connection identifier, unique in this process across every target (so bursts on a primary
+ * connection and on a replica connection are never mixed up by the N+1 detector).
+ */
+export function nextConnectionId(): number {
+  lastConnectionId += 1;
+  return lastConnectionId;
+}
 
 /** The promise of a callback-style operation (the public, promise-returning ends of the hot path). */
 export function toPromise<T>(start: (callback: Outcome<T>) => void): Promise<T> {
@@ -38,6 +77,8 @@ export interface CheckedOutConnection {
   release(destroy?: boolean | Error): void;
   /** The backend process id, when the target has one. */
   readonly processId: number | undefined;
+  /** The connection's id for the monitor (`ExecutionReport.connection`). */
+  readonly connectionId: number;
 }
 
 /** A database the executor can send work to: the primary or one replica. */

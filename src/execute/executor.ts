@@ -7,7 +7,7 @@ import type { QueryOptions, QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
 import { failureTo, toPromise } from './executionTarget.js';
-import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionReport, ExecutionTarget, Outcome, ReportReceiver, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
 import { isPreparable, PreparedStatements } from './preparedStatements.js';
 import { ReplicaRouter } from './replicaRouter.js';
@@ -38,6 +38,8 @@ export interface ExecutorMetrics extends SchedulerMetrics {
 /** A connection checked out through the scheduler: release it exactly once. */
 export interface ExecutorLease {
   connection: CheckedOutConnection;
+  /** How long the checkout waited for the connection: the scheduler's queue, the pool (ms). */
+  waitedMs: number;
   release(destroy?: boolean | Error): void;
 }
 
@@ -45,23 +47,31 @@ type Attempt<T> = (target: ExecutionTarget, limits: RunLimits, slot: SlotHandle)
 /** The same attempt reporting to a callback: the first attempt's path when the target's breaker is healthy. */
 type AttemptWith<T> = (target: ExecutionTarget, limits: RunLimits, slot: SlotHandle, callback: Outcome<T>) => void;
 
-/** What the attempts of one statement share. */
-interface Statement {
-  read: boolean;
-  mayRetry: boolean;
-  session: string | undefined;
-  limits: RunLimits;
-  slot: StatementSlot;
-  priority: QueryPriority | undefined;
-  /** The breaker of the first attempt's target, when the attempt ran directly (healthy breaker). */
-  direct: TargetBreaker | undefined;
-}
-
-/** One statement's scheduler slot: given back once, by the target as its connection frees or by the executor at the end. */
-class StatementSlot implements SlotHandle {
+/**
+ * One statement's run: what its attempts share, its scheduler slot (given back once, by the target as
+ * its connection frees or by the executor at the end) and the report the caller reads with the
+ * outcome. One object per statement: the slot and the report cost no allocation of their own.
+ */
+class StatementRun implements SlotHandle, ExecutionReport {
   held = true;
+  /** The breaker of the first attempt's target, when the attempt ran directly (healthy breaker). */
+  direct: TargetBreaker | undefined = undefined;
+  poolWaitMs: number;
+  retries = 0;
+  route: 'primary' | 'replica' | undefined = undefined;
+  connection: number | undefined = undefined;
 
-  constructor(private readonly scheduler: Scheduler) {}
+  constructor(
+    private readonly scheduler: Scheduler,
+    readonly read: boolean,
+    readonly mayRetry: boolean,
+    readonly session: string | undefined,
+    readonly limits: RunLimits,
+    readonly priority: QueryPriority | undefined,
+    queuedMs: number,
+  ) {
+    this.poolWaitMs = queuedMs;
+  }
 
   release(): void {
     if (!this.held) return;
@@ -69,11 +79,17 @@ class StatementSlot implements SlotHandle {
     this.scheduler.release();
   }
 
+  connected(connection: number, poolWaitMs: number): void {
+    this.connection = connection;
+    this.poolWaitMs += poolWaitMs;
+  }
+
   /** Takes a slot again (a retry after its backoff); resolves once granted. */
-  reacquire(priority: QueryPriority | undefined): Promise<void> {
+  reacquire(): Promise<void> {
     return new Promise((resolve) =>
-      this.scheduler.schedule(priority, () => {
+      this.scheduler.schedule(this.priority, (waitedMs) => {
         this.held = true;
+        this.poolWaitMs += waitedMs;
         resolve();
       }),
     );
@@ -82,6 +98,14 @@ class StatementSlot implements SlotHandle {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** An Outcome that leaves the report with `receiver` before passing the outcome on. */
+function reportingTo<T>(receiver: ReportReceiver, callback: Outcome<T>): Outcome<T> {
+  return (error, value, report) => {
+    receiver.report = report;
+    callback(error, value, report);
+  };
 }
 
 function dedupeKey(sql: string, params: readonly unknown[]): string | undefined {
@@ -104,7 +128,7 @@ export class Executor {
   readonly router: ReplicaRouter;
   private readonly quotas: UserQuotas | undefined;
   private readonly retryBudget: RetryBudget;
-  private readonly inFlight = new Map<string, Promise<QueryResultSet<unknown>>>();
+  private readonly inFlight = new Map<string, Array<Outcome<QueryResultSet<unknown>>>>();
   private readonly defaultLimits: RunLimits;
   private completed = 0;
   private failed = 0;
@@ -156,38 +180,45 @@ export class Executor {
     };
   }
 
-  /** Runs one analysed statement (autocommit) through the whole pipeline. */
-  run<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}): Promise<QueryResultSet<R>> {
-    if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) {
-      return toPromise((callback) => this.runScheduled<R>(analysis, sql, params, options, callback));
-    }
-    return this.runShared(analysis, sql, params, options);
+  /**
+   * Runs one analysed statement (autocommit) through the whole pipeline. `receiver` is given the
+   * statement's report (pool wait, retries, route, connection) before the promise settles.
+   */
+  run<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions = {}, receiver?: ReportReceiver): Promise<QueryResultSet<R>> {
+    return toPromise((callback) => this.runWith<R>(analysis, sql, params, options, receiver ? reportingTo(receiver, callback) : callback));
   }
 
   /**
-   * `run` reporting to a callback: the optimizer's database path, one promise in all (its own). Reads
-   * that may share an identical in-flight read (`deduplicateReads`) go through the promise path.
+   * `run` reporting to a callback, with the statement's report as its third argument: the
+   * optimizer's database path, one promise in all (its own).
    */
   runWith<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions, callback: Outcome<QueryResultSet<R>>): void {
     if (analysis.kind !== 'read' || !this.config.executor.deduplicateReads) return this.runScheduled<R>(analysis, sql, params, options, callback);
-    this.runShared<R>(analysis, sql, params, options).then((result) => callback(undefined, result), failureTo(callback));
+    this.runShared<R>(analysis, sql, params, options, callback);
   }
 
-  private runShared<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions): Promise<QueryResultSet<R>> {
+  /**
+   * A read that an identical read already in flight answers: it joins that one and is told its
+   * outcome and report (it waited for that statement's connection and retries).
+   */
+  private runShared<R>(analysis: SqlAnalysis, sql: string, params: readonly unknown[], options: QueryOptions, callback: Outcome<QueryResultSet<R>>): void {
     const sharedKey = dedupeKey(sql, params);
-    const runAlone = () => toPromise<QueryResultSet<R>>((callback) => this.runScheduled<R>(analysis, sql, params, options, callback));
-    if (sharedKey === undefined) return runAlone();
+    if (sharedKey === undefined) return this.runScheduled<R>(analysis, sql, params, options, callback);
     // A read that starts after a write committed must not join one that started before it (it would
     // return the pre-write rows): the write epoch is part of the key.
     const key = `${this.writeEpoch}|${sharedKey}`;
     const running = this.inFlight.get(key);
     if (running) {
       this.deduplicated += 1;
-      return running as Promise<QueryResultSet<R>>;
+      running.push(callback as Outcome<QueryResultSet<unknown>>);
+      return;
     }
-    const started = runAlone().finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, started as Promise<QueryResultSet<unknown>>);
-    return started;
+    const waiters: Array<Outcome<QueryResultSet<unknown>>> = [callback as Outcome<QueryResultSet<unknown>>];
+    this.inFlight.set(key, waiters);
+    this.runScheduled<R>(analysis, sql, params, options, (error, result, report) => {
+      this.inFlight.delete(key);
+      for (const waiter of waiters) waiter(error, result, report);
+    });
   }
 
   /** Called after every committed write (through qopt): later reads no longer share earlier in-flight reads. */
@@ -195,10 +226,11 @@ export class Executor {
     this.writeEpoch += 1;
   }
 
-  /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. */
-  runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}): Promise<pg.QueryResult> {
+  /** Runs a node-postgres query config (rowMode, custom types) through the pipeline: the pool facade's path. `receiver` as in `run`. */
+  runRaw(analysis: SqlAnalysis, config: pg.QueryConfig, options: QueryOptions = {}, receiver?: ReportReceiver): Promise<pg.QueryResult> {
     const preparable = isPreparable(analysis);
-    return this.runAttemptsAsPromise(analysis, options, (target, limits, slot) => target.queryRaw(config, limits, slot, preparable));
+    const attempt: Attempt<pg.QueryResult> = (target, limits, slot) => target.queryRaw(config, limits, slot, preparable);
+    return toPromise((callback) => this.runAttempts(analysis, options, attempt, undefined, receiver ? reportingTo(receiver, callback) : callback));
   }
 
   /** Rows of a read through a server-side cursor, holding one slot until the iteration ends. */
@@ -221,6 +253,7 @@ export class Executor {
   async checkout(options: QueryOptions = {}): Promise<ExecutorLease> {
     const user = this.admit(options);
     let slot = false;
+    const askedAt = performance.now();
     try {
       await this.scheduler.acquire(options.priority);
       slot = true;
@@ -229,6 +262,7 @@ export class Executor {
       let released = false;
       return {
         connection,
+        waitedMs: performance.now() - askedAt,
         release: (destroy) => {
           if (released) return;
           released = true;
@@ -284,9 +318,9 @@ export class Executor {
     const done: Outcome<QueryResultSet<R>> =
       session === undefined || analysis.kind === 'read' || !this.router.hasReplicas
         ? callback
-        : (error, result) => {
-            if (error) return callback(error);
-            this.router.recordWrite(session).then(() => callback(undefined, result), failureTo(callback));
+        : (error, result, report) => {
+            if (error) return callback(error, undefined, report);
+            this.router.recordWrite(session).then(() => callback(undefined, result, report), failureTo(callback));
           };
     this.runAttempts(
       analysis,
@@ -313,20 +347,20 @@ export class Executor {
     let user: string | undefined;
     try {
       user = this.admit(options);
-      this.scheduler.schedule(options.priority, () => {
-        const statement = this.statementOf(analysis, options);
+      this.scheduler.schedule(options.priority, (queuedMs) => {
+        const statement = this.statementOf(analysis, options, queuedMs);
         const finish = () => {
-          statement.slot.release();
+          statement.release();
           if (user !== undefined) this.quotas!.finish(user);
         };
         const succeed = (value: T) => {
           this.completed += 1;
           finish();
-          callback(undefined, value);
+          callback(undefined, value, statement);
         };
         const fail = (error: unknown) => {
           finish();
-          callback(error as Error);
+          callback(error as Error, undefined, statement);
         };
         this.firstAttempt(statement, attempt, attemptWith, (error, value) => {
           if (error === undefined) {
@@ -344,43 +378,33 @@ export class Executor {
     }
   }
 
-  private runAttemptsAsPromise<T>(analysis: SqlAnalysis, options: QueryOptions, attempt: Attempt<T>): Promise<T> {
-    return toPromise((callback) => this.runAttempts(analysis, options, attempt, undefined, callback));
-  }
-
-  private statementOf(analysis: SqlAnalysis, options: QueryOptions): Statement {
+  private statementOf(analysis: SqlAnalysis, options: QueryOptions, queuedMs: number): StatementRun {
     const read = analysis.kind === 'read';
-    return {
-      read,
-      mayRetry: read || options.idempotent === true,
-      session: options.session ?? options.user,
-      limits: options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs },
-      slot: new StatementSlot(this.scheduler),
-      priority: options.priority,
-      direct: undefined,
-    };
+    const limits = options.timeoutMs === undefined ? this.defaultLimits : { ...this.defaultLimits, timeoutMs: options.timeoutMs };
+    return new StatementRun(this.scheduler, read, read || options.idempotent === true, options.session ?? options.user, limits, options.priority, queuedMs);
   }
 
-  private firstAttempt<T>(statement: Statement, attempt: Attempt<T>, attemptWith: AttemptWith<T> | undefined, callback: Outcome<T>): void {
+  private firstAttempt<T>(statement: StatementRun, attempt: Attempt<T>, attemptWith: AttemptWith<T> | undefined, callback: Outcome<T>): void {
     try {
       // Date.now is enough for one-second budget windows and cheaper than performance.now on every query.
       this.retryBudget.recordRequest(Date.now());
       const target = this.router.pick(statement.read, statement.session);
+      statement.route = target.role;
       if (!target.breaker.healthy) {
-        target.breaker.execute(() => attempt(target, statement.limits, statement.slot)).then((value) => callback(undefined, value), failureTo(callback));
+        target.breaker.execute(() => attempt(target, statement.limits, statement)).then((value) => callback(undefined, value), failureTo(callback));
         return;
       }
       // A healthy breaker is told the outcome afterwards (runAttempts): no promise layer of its own.
       statement.direct = target.breaker;
-      if (attemptWith) return attemptWith(target, statement.limits, statement.slot, callback);
-      attempt(target, statement.limits, statement.slot).then((value) => callback(undefined, value), failureTo(callback));
+      if (attemptWith) return attemptWith(target, statement.limits, statement, callback);
+      attempt(target, statement.limits, statement).then((value) => callback(undefined, value), failureTo(callback));
     } catch (error) {
       callback(error as Error);
     }
   }
 
-  private async retryAfter<T>(firstError: unknown, statement: Statement, attempt: Attempt<T>): Promise<T> {
-    const { read, session, limits, slot } = statement;
+  private async retryAfter<T>(firstError: unknown, statement: StatementRun, attempt: Attempt<T>): Promise<T> {
+    const { read, session, limits } = statement;
     const retryable = this.config.executor.automaticRetry && statement.mayRetry;
     let error = firstError;
     for (let retry = 1; ; retry += 1) {
@@ -392,17 +416,19 @@ export class Executor {
       }
       await sleep(this.retryBudget.delayMs(retry));
       // The failed attempt gave its slot back with its connection: queue for one again (not held while sleeping).
-      if (!slot.held) {
+      if (!statement.held) {
         try {
-          await slot.reacquire(statement.priority);
+          await statement.reacquire();
         } catch {
           this.failed += 1;
           throw error;
         }
       }
       const target = this.router.pick(read, session);
+      statement.retries = retry;
+      statement.route = target.role;
       try {
-        return await target.breaker.execute(() => attempt(target, limits, slot));
+        return await target.breaker.execute(() => attempt(target, limits, statement));
       } catch (next) {
         error = next;
       }

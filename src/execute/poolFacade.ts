@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { QueryResultSet } from '../db/driver.js';
 import type { QueryOptions } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
+import type { ExecutionReport, ReportReceiver } from './executionTarget.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
 /** What the facade needs of the optimizer: analysis, the cached query path, write reports and timing. */
@@ -10,8 +11,11 @@ export interface PoolHost {
   analyze(sql: string): SqlAnalysis;
   query(sql: string, params: readonly unknown[], options?: QueryOptions): Promise<QueryResultSet>;
   reportCommittedWrites(writes: readonly SqlAnalysis[]): void;
-  /** Runs `work` timed and recorded under the statement's fingerprint. */
-  record<T extends { rowCount: number | null }>(analysis: SqlAnalysis, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` timed and recorded under the statement's fingerprint with its bound `params` (the
+   * slow log and the N+1 detector read them); `work` may leave the executor's report with `receiver`.
+   */
+  record<T extends { rowCount: number | null }>(analysis: SqlAnalysis, params: readonly unknown[] | undefined, work: (receiver: ReportReceiver | undefined) => Promise<T>): Promise<T>;
   readonly executor: Executor;
 }
 
@@ -53,6 +57,8 @@ function deliver<T>(work: Promise<T>, callback: Callback | undefined): Promise<T
 export class QoptPoolClient extends EventEmitter {
   private inTransaction = false;
   private pendingWrites: SqlAnalysis[] = [];
+  /** The checkout's wait, until the first statement reports it. */
+  private checkoutWaitMs: number;
 
   constructor(
     private readonly host: PoolHost,
@@ -60,6 +66,7 @@ export class QoptPoolClient extends EventEmitter {
     private readonly facade: QoptPool,
   ) {
     super();
+    this.checkoutWaitMs = lease.waitedMs;
   }
 
   /** The backend's process id (node-postgres's `processID`). */
@@ -81,9 +88,23 @@ export class QoptPoolClient extends EventEmitter {
 
   private async run(config: pg.QueryConfig): Promise<pg.QueryResult> {
     const analysis = this.host.analyze(config.text);
-    const result = await this.host.record(analysis, () => this.lease.connection.query(config));
+    const result = await this.host.record(analysis, config.values, (receiver) => {
+      if (receiver) receiver.report = this.report();
+      return this.lease.connection.query(config);
+    });
     this.track(config.text, analysis);
     return result;
+  }
+
+  /**
+   * The report of a statement on this client's connection: the primary, no retries; the checkout's
+   * wait is the first statement's (Kysely and Drizzle check out a connection per statement), later
+   * ones waited for none.
+   */
+  private report(): ExecutionReport {
+    const poolWaitMs = this.checkoutWaitMs;
+    this.checkoutWaitMs = 0;
+    return { poolWaitMs, retries: 0, route: 'primary', connection: this.lease.connection.connectionId };
   }
 
   // Writes are reported after COMMIT (so a rolled-back write never invalidates), or at once in autocommit.
@@ -176,7 +197,7 @@ export class QoptPool extends EventEmitter {
       return { ...result, oid: 0, fields: result.fields } as unknown as pg.QueryResult;
     }
     const analysis = this.host.analyze(config.text);
-    const result = await this.host.record(analysis, () => this.host.executor.runRaw(analysis, config));
+    const result = await this.host.record(analysis, values, (receiver) => this.host.executor.runRaw(analysis, config, {}, receiver));
     if (changesData(analysis)) this.host.reportCommittedWrites([analysis]);
     return result;
   }

@@ -3,7 +3,7 @@ import Cursor from 'pg-cursor';
 import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
 import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
-import { failureTo, toPromise } from './executionTarget.js';
+import { failureTo, nextConnectionId, toPromise } from './executionTarget.js';
 import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
 import { Deadlines } from './deadlines.js';
 import type { Deadline } from './deadlines.js';
@@ -17,9 +17,15 @@ const QUERY_CANCELED = '57014';
 // Kept on the client object itself: cheaper on every checkout than a WeakMap lookup.
 const RELEASED_AT = Symbol('qopt.releasedAt');
 const GUARDED = Symbol('qopt.guarded');
+const CONNECTION_ID = Symbol('qopt.connectionId');
 type StatementCallback = (error: Error | null | undefined, result: pg.QueryResult) => void;
 type Send = (client: pg.PoolClient, done: StatementCallback) => void;
-type TaggedClient = pg.PoolClient & { [RELEASED_AT]?: number; [GUARDED]?: true };
+type TaggedClient = pg.PoolClient & { [RELEASED_AT]?: number; [GUARDED]?: true; [CONNECTION_ID]?: number };
+
+/** The connection's id for the monitor, given the first time qopt runs a statement on it. */
+function connectionIdOf(client: TaggedClient): number {
+  return (client[CONNECTION_ID] ??= nextConnectionId());
+}
 
 function toResultSet<R>(result: pg.QueryResult): QueryResultSet<R> {
   return {
@@ -115,6 +121,7 @@ export class PoolTarget implements ExecutionTarget {
     const client = await this.connect();
     return {
       processId: (client as unknown as { processID?: number }).processID,
+      connectionId: connectionIdOf(client),
       query: (config) => client.query(config),
       release: (destroy) => client.release(destroy),
     };
@@ -210,15 +217,18 @@ export class PoolTarget implements ExecutionTarget {
       const handed = this.spare;
       if (handed !== undefined) {
         this.spare = undefined;
-        return onConnection(handed, sender);
+        return onConnection(handed, sender, 0);
       }
+      // An idle connection comes back in this turn: only a real wait (a full pool, a new connection) is timed.
+      const askedAt = this.pool.idleCount > 0 ? 0 : performance.now();
       this.pool.connect((error, client) => {
         if (error || !client) return callback(this.connectFailure(error));
-        if (!this.needsValidation(client)) return onConnection(client, sender);
-        this.revalidated(client).then((valid) => onConnection(valid, sender), failureTo(callback));
+        if (!this.needsValidation(client)) return onConnection(client, sender, askedAt);
+        this.revalidated(client).then((valid) => onConnection(valid, sender, askedAt), failureTo(callback));
       });
     };
-    const onConnection = (client: pg.PoolClient, sender: Send) => {
+    const onConnection = (client: pg.PoolClient, sender: Send, askedAt: number) => {
+      slot?.connected(connectionIdOf(client), askedAt === 0 ? 0 : performance.now() - askedAt);
       const deadline: Deadline<pg.PoolClient> | undefined = limits.timeoutMs > 0 ? this.deadlines.track(limits.timeoutMs, client) : undefined;
       let settled = false;
       const done: StatementCallback = (error, result) => {

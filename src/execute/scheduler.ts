@@ -8,7 +8,7 @@ const CLASSES: readonly QueryPriority[] = ['high', 'normal', 'low'];
 interface Waiter {
   rank: number;
   enqueuedAt: number;
-  grant: () => void;
+  grant: (waitedMs: number) => void;
 }
 
 /** Settings of the scheduler. */
@@ -61,14 +61,15 @@ export class Scheduler {
   /**
    * Calls `start` once a slot is free: at once, or synchronously from the `release()` that frees one
    * (no promise hop between a slot freeing and the next statement asking for a connection). `start`
-   * must not throw; it owns the slot and must `release()` it exactly once.
+   * must not throw; it owns the slot and must `release()` it exactly once. It is told how long it
+   * waited in the queue (ms; 0 when a slot was free at once).
    */
-  schedule(priority: QueryPriority = 'normal', start: () => void): void {
+  schedule(priority: QueryPriority = 'normal', start: (waitedMs: number) => void): void {
     if (this.active < this.options.concurrency && this.queuedCount === 0) {
       this.active += 1;
       this.granted += 1;
       this.waits.record(0);
-      start();
+      start(0);
       return;
     }
     if (this.queuedCount >= this.options.maxQueueSize) {
@@ -92,8 +93,9 @@ export class Scheduler {
       this.queuedCount -= 1;
       this.active += 1;
       this.granted += 1;
-      this.waits.record(now - waiter.enqueuedAt);
-      waiter.grant();
+      const waited = now - waiter.enqueuedAt;
+      this.waits.record(waited);
+      waiter.grant(waited);
     }
   }
 

@@ -57,11 +57,16 @@ interface BurstState {
 const SAMPLE_LIMIT = 8;
 
 function parameterKey(observation: QueryObservation): string {
+  const text = observation.sql ?? observation.normalized;
+  const params = observation.params;
+  // Without parameters the text alone tells executions apart (literals inlined in a loop): no string
+  // is built per execution, as the burst check runs on every query that has a connection.
+  if (params === undefined || params.length === 0) return text;
   try {
-    return `${observation.sql ?? observation.normalized}\u0000${JSON.stringify(observation.params ?? [])}`;
+    return `${text}\u0000${JSON.stringify(params)}`;
   } catch {
     // BigInt and cycles do not serialize; their text form still tells different keys apart.
-    return `${observation.sql ?? observation.normalized}\u0000${(observation.params ?? []).map(String).join('\u0001')}`;
+    return `${text}\u0000${params.map(String).join('\u0001')}`;
   }
 }
 

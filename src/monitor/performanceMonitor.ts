@@ -6,11 +6,13 @@ import { AlertManager, defaultAlertRules } from './alerts.js';
 import type { AlertEvent } from './alerts.js';
 import { AnomalyDetector } from './anomaly.js';
 import type { AnomalyOptions } from './anomaly.js';
+import { ComplexityScores } from './complexity.js';
+import type { ComplexityScore } from './complexity.js';
 import { NPlusOneDetector } from './nPlusOne.js';
 import { createMetricsRegistry } from './prometheus.js';
 import type { PoolStatistics } from './prometheus.js';
-import { QueryRecorder } from './recorder.js';
-import type { QueryObservation } from './recorder.js';
+import { OTHER_FINGERPRINT, QueryRecorder } from './recorder.js';
+import type { FingerprintStats, QueryObservation, WindowMinutes } from './recorder.js';
 import { RequestContextStore } from './requestContext.js';
 import { SlowQueryLog } from './slowLog.js';
 
@@ -30,6 +32,9 @@ export interface PerformanceMonitorDependencies {
   alertIntervalMs?: number;
 }
 
+/** A fingerprint's statistics with its complexity score (null for `other` or a text that does not analyze). */
+export type QueryStats = FingerprintStats & { complexity: ComplexityScore | null };
+
 /** Default evaluation period of alert rules ("every few seconds"). */
 export const DEFAULT_ALERT_INTERVAL_MS = 5000;
 
@@ -44,6 +49,8 @@ export class PerformanceMonitor {
   readonly anomalies: AnomalyDetector;
   readonly alerts: AlertManager;
   readonly contexts = new RequestContextStore();
+  /** Complexity scores per fingerprint, shared by the slow log and `stats()`; computed once each, never in `record`. */
+  readonly complexity: ComplexityScores;
   private registry: Registry | undefined;
   private readonly anomalyDetection: boolean;
   private readonly timer: NodeJS.Timeout | undefined;
@@ -53,7 +60,8 @@ export class PerformanceMonitor {
     private readonly dependencies: PerformanceMonitorDependencies,
   ) {
     this.recorder = new QueryRecorder({ maxFingerprints: config.maxFingerprints, slowThresholdMs: config.slowQueryThresholdMs });
-    this.slowLog = new SlowQueryLog({ thresholdMs: config.slowQueryThresholdMs, logParameters: config.logParameters, explain: dependencies.explain });
+    this.complexity = new ComplexityScores(dependencies.analyze, config.maxFingerprints);
+    this.slowLog = new SlowQueryLog({ thresholdMs: config.slowQueryThresholdMs, logParameters: config.logParameters, explain: dependencies.explain, complexity: this.complexity });
     this.nPlusOne = new NPlusOneDetector({ threshold: config.nPlusOneThreshold, analyze: dependencies.analyze });
     this.anomalies = new AnomalyDetector({ maxFingerprints: config.maxFingerprints, ...dependencies.anomaly });
     this.anomalyDetection = config.anomalyDetection;
@@ -83,6 +91,16 @@ export class PerformanceMonitor {
     if (this.anomalyDetection) this.anomalies.observe(observation);
   }
 
+  /**
+   * Per-fingerprint statistics (cumulative, or over a rolling window) with each fingerprint's
+   * complexity score, by total time. A score is computed from the normalized text the first time
+   * its fingerprint is listed (with the plan once the slow log sampled one), then reused.
+   */
+  stats(minutes?: WindowMinutes, now?: number): QueryStats[] {
+    const stats = minutes === undefined ? this.recorder.snapshot() : this.recorder.window(minutes, now);
+    return stats.map((entry) => ({ ...entry, complexity: this.complexityOf(entry) }));
+  }
+
   /** Runs `work` as one request named `name`: the N+1 detector counts repetitions inside it. */
   withContext<T>(name: string, work: () => T): T {
     return this.contexts.run(name, work);
@@ -109,6 +127,11 @@ export class PerformanceMonitor {
     if (this.timer) clearInterval(this.timer);
     await this.alerts.stop();
     await this.slowLog.settle();
+  }
+
+  private complexityOf(stats: FingerprintStats): ComplexityScore | null {
+    if (stats.fingerprint === OTHER_FINGERPRINT) return null;
+    return this.complexity.of(stats.fingerprint, stats.normalized);
   }
 
   private metricsRegistry(): Registry {

@@ -1,4 +1,5 @@
 import type { ExplainResult } from '../db/driver.js';
+import type { ComplexityScore, ComplexityScores } from './complexity.js';
 import type { QueryObservation } from './recorder.js';
 
 /** One execution over the slow-query threshold. */
@@ -17,6 +18,12 @@ export interface SlowQueryEntry {
   params: unknown[];
   /** The plan, sampled the first time this fingerprint was slow (filled in asynchronously). */
   explain: SlowQueryPlan | null;
+  /**
+   * The statement's complexity score (one per fingerprint): from its parse tree, and from its plan
+   * too once the fingerprint's plan was sampled (`complexity.fromPlan`); null when the monitor has
+   * no analyzer or the text does not analyze.
+   */
+  complexity: ComplexityScore | null;
 }
 
 /** The EXPLAIN (no ANALYZE) taken for a fingerprint's first slow execution. */
@@ -36,6 +43,8 @@ export interface SlowLogOptions {
   capacity?: number;
   /** Runs EXPLAIN (without ANALYZE: never re-executes the statement); omitted → no plans. */
   explain?: (sql: string, params: readonly unknown[]) => Promise<ExplainResult>;
+  /** The per-fingerprint complexity scores to attach to entries; omitted → `complexity: null`. */
+  complexity?: ComplexityScores;
 }
 
 /** A parameter replaced by its type, so the log shows the shape of a call without its data. */
@@ -101,6 +110,7 @@ export class SlowQueryLog {
       context: observation.context ?? null,
       params: this.options.logParameters ? params : params.map(redactParameter),
       explain: null,
+      complexity: this.options.complexity?.of(observation.fingerprint, observation.sql ?? observation.normalized) ?? null,
     };
     this.entries.push(entry);
     if (this.entries.length > this.capacity) this.entries.shift();
@@ -134,6 +144,8 @@ export class SlowQueryLog {
       .then((result) => {
         const plan = keepValues ? result.plan : redactPlan(result.plan);
         entry.explain = { nodeType: plan['Node Type'], totalCost: plan['Total Cost'], planRows: plan['Plan Rows'], plan };
+        // Later slow entries of this fingerprint get the plan-aware score from the shared cache.
+        entry.complexity = this.options.complexity?.withPlan(entry.fingerprint, sql, result.plan) ?? null;
       })
       .catch(() => {
         this.explainFailures += 1;

@@ -43,6 +43,23 @@ describe('slow-query log', () => {
     expect(newest!.explain).toBeNull();
   });
 
+  it('attaches a complexity score from the parse tree, and from the plan once the fingerprint was explained', async () => {
+    const slowSql = 'SELECT p.email, q.id, pg_sleep(0.04) FROM people p JOIN people q ON q.id = p.id + 1 WHERE p.id = $1 ORDER BY q.id';
+    await qo.query(slowSql, [7]);
+    const fingerprint = qo.analyze(slowSql).fingerprint;
+    const first = qo.monitor.slowLog.list().find((entry) => entry.fingerprint === fingerprint)!;
+    expect(first.complexity!.factors.map((factor) => factor.factor)).toEqual(expect.arrayContaining(['joins', 'sort keys']));
+    await qo.monitor.slowLog.settle();
+    expect(first.explain).not.toBeNull();
+    expect(first.complexity!.fromPlan).toBe(true);
+    expect(first.complexity!.factors.map((factor) => factor.factor)).toContain('largest estimated rows (log10)');
+    // Later slow executions are not explained again but carry the plan-aware score.
+    await qo.query(slowSql, [8]);
+    const [later] = qo.monitor.slowLog.list().filter((entry) => entry.fingerprint === fingerprint);
+    expect(later!.explain).toBeNull();
+    expect(later!.complexity).toEqual(first.complexity);
+  });
+
   it('keeps the values when parameter logging is turned on', async () => {
     const verbose = await createOptimizer({ database: { url: schema.url }, monitor: { slowQueryThresholdMs: 30, logParameters: true } });
     try {
