@@ -1,3 +1,4 @@
+import type { RequestContext } from './monitor/requestContext.js';
 import { loadConfig } from './config.js';
 import type { QoptConfig, QoptConfigInput } from './config.js';
 import type { PoolStatistics } from './monitor/prometheus.js';
@@ -174,9 +175,11 @@ export class Optimizer {
     return new Promise((resolve, reject) => {
       if (!this.recording) return this.executor.runWith<R>(analysis, sql, params, options, (error, result) => (error ? reject(error) : resolve(result!)));
       const started = performance.now();
+      // node-postgres calls back in the connection's async context: keep the caller's request context now.
+      const context = this.monitor.currentContext();
       this.executor.runWith<R>(analysis, sql, params, options, (error, result, report) => {
         try {
-          this.record(analysis, performance.now() - started, error ? 0 : (result!.rowCount ?? 0), error ? errorTypeOf(error) : undefined, params, undefined, report);
+          this.record(analysis, performance.now() - started, error ? 0 : (result!.rowCount ?? 0), error ? errorTypeOf(error) : undefined, params, undefined, report, context);
         } catch (recordError) {
           return reject(recordError as Error);
         }
@@ -334,6 +337,7 @@ export class Optimizer {
     params: readonly unknown[] | undefined,
     cache: CacheOutcome | undefined,
     report: ExecutionReport | undefined,
+    context: RequestContext | undefined = this.monitor.currentContext(),
   ): void {
     const observation: QueryObservation = {
       fingerprint: analysis.fingerprint,
@@ -355,7 +359,7 @@ export class Optimizer {
       connection: report?.connection,
       errorType,
     };
-    this.monitor.record(observation);
+    this.monitor.record(observation, context);
   }
 
   /** The plan of a statement; with `analyze` it runs inside a rolled-back transaction. */

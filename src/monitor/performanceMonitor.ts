@@ -14,6 +14,7 @@ import type { PoolStatistics } from './prometheus.js';
 import { OTHER_FINGERPRINT, QueryRecorder } from './recorder.js';
 import type { FingerprintStats, QueryObservation, WindowMinutes } from './recorder.js';
 import { RequestContextStore } from './requestContext.js';
+import type { RequestContext } from './requestContext.js';
 import { SlowQueryLog } from './slowLog.js';
 
 /** What the monitor needs from the rest of the pipeline. */
@@ -81,9 +82,12 @@ export class PerformanceMonitor {
     }
   }
 
-  /** Records one execution into every part of the monitor. */
-  record(observation: QueryObservation): void {
-    const context = this.contexts.current();
+  /**
+   * Records one execution into every part of the monitor. `context` is the request context the
+   * statement started in: a caller reporting from a driver callback passes the one it captured when
+   * the statement began (the callback runs in the connection's async context, not the caller's).
+   */
+  record(observation: QueryObservation, context: RequestContext | undefined = this.contexts.current()): void {
     if (context && observation.context === undefined) observation.context = context.name;
     this.recorder.record(observation);
     if (observation.durationMs > this.slowLog.thresholdMs) this.slowLog.observe(observation);
@@ -99,6 +103,11 @@ export class PerformanceMonitor {
   stats(minutes?: WindowMinutes, now?: number): QueryStats[] {
     const stats = minutes === undefined ? this.recorder.snapshot() : this.recorder.window(minutes, now);
     return stats.map((entry) => ({ ...entry, complexity: this.complexityOf(entry) }));
+  }
+
+  /** The request context the caller runs in (`withContext`), if any. */
+  currentContext(): RequestContext | undefined {
+    return this.contexts.current();
   }
 
   /** Runs `work` as one request named `name`: the N+1 detector counts repetitions inside it. */
