@@ -91,6 +91,12 @@ export interface LoadReport {
   scale: number;
   rows: WorkloadSizes;
   seconds: number;
+  /**
+   * Whether PostgreSQL had published the load's write counts before the ANALYZE (always true on
+   * PGlite). False means they came later than `PUBLICATION_TIMEOUT_MS`: health may then report
+   * stale statistics on these tables until the next ANALYZE.
+   */
+  writeCountsPublished: boolean;
 }
 
 /** `abs(hash(expr, seed) % n)`: a deterministic pseudo-random integer in [0, n) computed by the server. */
@@ -99,6 +105,32 @@ export function hashMod(expression: string, seed: number, n: number): string {
 }
 
 const ROWS_PER_STATEMENT = 100_000;
+// PostgreSQL publishes a backend's write counts once it is idle, up to PGSTAT_MAX_INTERVAL (60 s) later when other backends hold the statistics locks.
+const PUBLICATION_TIMEOUT_MS = 60_000;
+const PUBLICATION_POLL_MS = 100;
+
+/**
+ * Waits until pg_stat_user_tables counts the rows inserted into each table. An ANALYZE that runs
+ * before is undone: the late publication adds the load to n_mod_since_analyze and n_live_tup
+ * after ANALYZE has reset them, and the tables look stale (with twice their rows) right after
+ * qopt analyzed them. False when the counts did not arrive within the timeout.
+ */
+export async function waitForPublishedInserts(driver: Driver, inserted: ReadonlyMap<string, number>, timeoutMs = PUBLICATION_TIMEOUT_MS): Promise<boolean> {
+  // PGlite is one backend whose counts are its own: nothing to wait for.
+  if (driver.dialect !== 'postgres' || inserted.size === 0) return true;
+  const tables = [...inserted.keys()];
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await driver.query<{ name: string; inserted: string }>(
+      `SELECT t.name, coalesce(s.n_tup_ins, 0)::text AS inserted
+       FROM unnest($1::text[]) AS t(name) LEFT JOIN pg_stat_user_tables s ON s.relid = to_regclass(t.name)`,
+      [tables],
+    );
+    if (rows.every((row) => Number(row.inserted) >= inserted.get(row.name)!)) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, PUBLICATION_POLL_MS));
+  }
+}
 
 /** Drops and recreates the workload's tables, then generates their rows server-side, chunk by chunk. */
 export async function loadWorkload(driver: Driver, workload: Workload, scale: number, progress: ProgressReporter): Promise<LoadReport> {
@@ -107,17 +139,20 @@ export async function loadWorkload(driver: Driver, workload: Workload, scale: nu
   const sizes = workload.sizes(scale);
   const drops = [...workload.tables].reverse().map((table) => `DROP TABLE IF EXISTS ${table} CASCADE;`);
   await driver.exec(`${drops.join('\n')}\n${workload.schemaSql}`);
+  const inserted = new Map<string, number>();
   for (const generator of workload.generators(sizes)) {
     progress.start(generator.table, generator.rows);
     for (let first = 1; first <= generator.rows; first += ROWS_PER_STATEMENT) {
       const last = Math.min(generator.rows, first + ROWS_PER_STATEMENT - 1);
-      await driver.query(generator.sql, [first, last]);
+      const result = await driver.query(generator.sql, [first, last]);
+      inserted.set(generator.table, (inserted.get(generator.table) ?? 0) + result.rowCount);
       progress.update(last);
     }
     progress.stop();
   }
+  const writeCountsPublished = await waitForPublishedInserts(driver, inserted);
   await driver.exec(`ANALYZE ${workload.tables.join(', ')}`);
-  return { workload: workload.name, scale, rows: sizes, seconds: (performance.now() - started) / 1000 };
+  return { workload: workload.name, scale, rows: sizes, seconds: (performance.now() - started) / 1000, writeCountsPublished };
 }
 
 /** Whether the workload's tables exist with the row counts of this scale (so a load can be skipped). */

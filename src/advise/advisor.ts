@@ -6,7 +6,7 @@ import { readTableStats, readWriteCounters } from './catalog.js';
 import type { TableStats } from './catalog.js';
 import { AdvisorError } from './errors.js';
 import { adviseStatistics } from './extendedStatistics.js';
-import type { StatisticsRecommendation } from './extendedStatistics.js';
+import type { SkippedStatement, StatisticsAdvice, StatisticsRecommendation } from './extendedStatistics.js';
 import { HypopgEvaluator } from './hypopgEvaluator.js';
 import { candidateName, candidateSignature, createIndexStatement, quoteQualified } from './indexCandidate.js';
 import type { IndexCandidate } from './indexCandidate.js';
@@ -104,6 +104,11 @@ export interface AdviceReport {
    * the indexes' what-if.
    */
   statistics: StatisticsRecommendation[];
+  /**
+   * Workload statements the advisor could not plan (a parameter whose type PostgreSQL cannot
+   * determine, a timeout), left out of the evaluation, with PostgreSQL's reason.
+   */
+  skipped: SkippedStatement[];
 }
 
 /** Without timings, weights are planner cost units: an index entry write costs about one random page touch. */
@@ -234,10 +239,15 @@ export async function adviseIndexes(driver: Driver, workload: readonly AdvisorQu
   const evaluator = await openEvaluator(driver, tables, options);
   try {
     const weighted: WeightedQuery[] = [];
+    const skipped = new Map<string, SkippedStatement>();
     const timed = workload.some((query) => query.totalMs !== null);
     for (const read of reads) {
       if (analyzeSql(read.query.sql).kind !== 'read' && read.accesses.length === 0) continue;
       const baselineCost = await evaluator.cost(read.query, []);
+      if (baselineCost === null) {
+        const reason = evaluator.planningFailure(read.query) ?? 'the planner could not plan it';
+        skipped.set(read.query.fingerprint, { fingerprint: read.query.fingerprint, sql: read.query.sql, reason });
+      }
       if (baselineCost === null || baselineCost <= 0) continue;
       const weight = timed ? (read.query.totalMs ?? 0) : read.query.calls * baselineCost;
       weighted.push({ query: read.query, weight, baselineCost, tables: read.tables });
@@ -294,6 +304,8 @@ export async function adviseIndexes(driver: Driver, workload: readonly AdvisorQu
       };
     });
     const predictedWeight = queries.reduce((sum, query) => sum + query.weight * (1 - query.predictedGain), 0);
+    const statistics: StatisticsAdvice = options.statistics === false ? { recommendations: [], skipped: [] } : await adviseStatistics(driver, workload, { statementTimeoutMs: options.statementTimeoutMs });
+    for (const statement of statistics.skipped) if (!skipped.has(statement.fingerprint)) skipped.set(statement.fingerprint, statement);
     return {
       evaluator: evaluator.kind,
       confidence: evaluator.confidence,
@@ -308,7 +320,8 @@ export async function adviseIndexes(driver: Driver, workload: readonly AdvisorQu
       workloadWeight: totalWeight,
       predictedWeight,
       predictedGain: totalWeight > 0 ? 1 - predictedWeight / totalWeight : 0,
-      statistics: options.statistics === false ? [] : await adviseStatistics(driver, workload, { statementTimeoutMs: options.statementTimeoutMs }),
+      statistics: statistics.recommendations,
+      skipped: [...skipped.values()],
     };
   } finally {
     await evaluator.close();

@@ -24,6 +24,19 @@ export interface StatisticsRecommendation {
   queries: Array<{ fingerprint: string; estimatedRowsBefore: number; estimatedRowsAfter: number }>;
 }
 
+/** A workload statement the advisor could not plan, left out with PostgreSQL's reason. */
+export interface SkippedStatement {
+  fingerprint: string;
+  sql: string;
+  reason: string;
+}
+
+/** The statistics advisor's answer: its recommendations and the statements it had to leave out. */
+export interface StatisticsAdvice {
+  recommendations: StatisticsRecommendation[];
+  skipped: SkippedStatement[];
+}
+
 /** Thresholds of the statistics advisor. */
 export interface StatisticsAdviceOptions {
   /** A dependency at least this strong (0–1) is worth telling the planner. */
@@ -88,59 +101,71 @@ function parseDependencies(text: string | null, names: ReadonlyMap<number, strin
  * transactional): PostgreSQL computes the dependency degrees and the queries are planned (generic
  * plans) without and with it. PostgreSQL only; reads nothing it keeps.
  */
-export async function adviseStatistics(driver: Driver, workload: readonly AdvisorQuery[], options: StatisticsAdviceOptions = {}): Promise<StatisticsRecommendation[]> {
-  if (!(driver instanceof PgDriver)) return [];
+export async function adviseStatistics(driver: Driver, workload: readonly AdvisorQuery[], options: StatisticsAdviceOptions = {}): Promise<StatisticsAdvice> {
+  if (!(driver instanceof PgDriver)) return { recommendations: [], skipped: [] };
   const settings = {
     minDependency: options.minDependency ?? DEFAULTS.minDependency,
     minEstimateChange: options.minEstimateChange ?? DEFAULTS.minEstimateChange,
     statementTimeoutMs: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
   };
   const candidates = candidatesOf(workload);
-  if (candidates.length === 0) return [];
+  if (candidates.length === 0) return { recommendations: [], skipped: [] };
   // A connection of its own: probes run in transactions that must not share a pooled session.
   const client = new pg.Client(driver.pool.options);
   await client.connect();
   const recommendations: StatisticsRecommendation[] = [];
+  const skipped = new Map<string, SkippedStatement>();
   try {
     for (const candidate of candidates) {
-      const recommendation = await probe(client, candidate, settings);
+      const recommendation = await probe(client, candidate, settings, skipped);
       if (recommendation) recommendations.push(recommendation);
     }
   } finally {
     await client.end();
   }
-  return recommendations;
+  return { recommendations, skipped: [...skipped.values()] };
 }
 
 let prepared = 0;
 
-/** The planner's row estimate of a query (its generic plan when it has parameters), or null when it cannot be planned. */
-async function generic(client: pg.Client, sql: string): Promise<number | null> {
+/** The planner's row estimate of a statement, or why PostgreSQL could not plan it. */
+type RowEstimate = { ok: true; rows: number } | { ok: false; reason: string };
+
+type ExplainRows = { 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> };
+
+/**
+ * The planner's row estimate of a query (its generic plan when it has parameters). A statement
+ * PostgreSQL cannot plan (a parameter whose type it cannot determine, a timeout) is rolled back
+ * to its savepoint, so the probe's transaction goes on with the other queries.
+ */
+async function generic(client: pg.Client, sql: string): Promise<RowEstimate> {
   const parameters = analyzeSql(sql).parameterCount;
-  // Prepared statements outlive a rollback: each gets its own name, deallocated whatever happens.
-  const statement = `qopt_probe_${(prepared += 1)}`;
+  // Prepared statements outlive a rollback: each gets its own name, deallocated once the savepoint is settled.
+  const statement = parameters === 0 ? null : `qopt_probe_${(prepared += 1)}`;
+  let isPrepared = false;
+  await client.query('SAVEPOINT qopt_probe_plan');
   try {
-    await client.query('SAVEPOINT qopt_probe_plan');
-    let rows: number;
-    if (parameters === 0) {
-      rows = (await client.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
-    } else {
+    let explain = `EXPLAIN (FORMAT JSON) ${sql}`;
+    if (statement !== null) {
       await client.query(`PREPARE ${statement} AS ${sql}`);
+      isPrepared = true;
       await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      const nulls = Array.from({ length: parameters }, () => 'NULL').join(', ');
-      rows = (await client.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(`EXPLAIN (FORMAT JSON) EXECUTE ${statement}(${nulls})`)).rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
+      explain = `EXPLAIN (FORMAT JSON) EXECUTE ${statement}(${Array.from({ length: parameters }, () => 'NULL').join(', ')})`;
     }
+    const rows = (await client.query<ExplainRows>(explain)).rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'];
     await client.query('RELEASE SAVEPOINT qopt_probe_plan');
-    return rows;
-  } catch {
+    return { ok: true, rows };
+  } catch (error) {
     await client.query('ROLLBACK TO SAVEPOINT qopt_probe_plan');
-    return null;
+    return { ok: false, reason: (error as Error).message };
   } finally {
-    if (parameters > 0) await client.query(`DEALLOCATE ${statement}`).catch(() => undefined);
+    // Only a statement that exists is deallocated: a failing DEALLOCATE would abort the probe's transaction.
+    if (isPrepared) await client.query(`DEALLOCATE ${statement!}`);
   }
 }
 
-async function probe(client: pg.Client, candidate: Candidate, settings: typeof DEFAULTS): Promise<StatisticsRecommendation | null> {
+/** One candidate tried in a rolled-back transaction; statements that cannot be planned are added to `skipped`. */
+async function probe(client: pg.Client, candidate: Candidate, settings: typeof DEFAULTS, skipped: Map<string, SkippedStatement>): Promise<StatisticsRecommendation | null> {
   const name = statisticsName(candidate.table, candidate.columns);
   await client.query('BEGIN');
   try {
@@ -151,8 +176,13 @@ async function probe(client: pg.Client, candidate: Candidate, settings: typeof D
       [candidate.table, candidate.columns],
     );
     if (existing.rowCount! > 0) return null;
-    const before = new Map<AdvisorQuery, number | null>();
-    for (const query of candidate.queries) before.set(query, await generic(client, query.sql));
+    const before = new Map<AdvisorQuery, number>();
+    for (const query of candidate.queries) {
+      const estimate = await generic(client, query.sql);
+      if (estimate.ok) before.set(query, estimate.rows);
+      else skipped.set(query.fingerprint, { fingerprint: query.fingerprint, sql: query.sql, reason: estimate.reason });
+    }
+    if (before.size === 0) return null;
     await client.query(createStatisticsStatement(name, candidate.table, candidate.columns));
     await client.query(`ANALYZE ${quoteQualified(candidate.table)}`);
     const attributes = await client.query<{ attnum: number; attname: string }>('SELECT attnum, attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0', [candidate.table]);
@@ -163,11 +193,13 @@ async function probe(client: pg.Client, candidate: Candidate, settings: typeof D
     );
     const dependencies = parseDependencies(stats.rows[0]?.dependencies ?? null, names);
     const queries: StatisticsRecommendation['queries'] = [];
-    for (const query of candidate.queries) {
+    for (const [query, estimatedRowsBefore] of before) {
       const after = await generic(client, query.sql);
-      const estimatedBefore = before.get(query);
-      if (after === null || estimatedBefore === null || estimatedBefore === undefined) continue;
-      queries.push({ fingerprint: query.fingerprint, estimatedRowsBefore: estimatedBefore, estimatedRowsAfter: after });
+      if (!after.ok) {
+        skipped.set(query.fingerprint, { fingerprint: query.fingerprint, sql: query.sql, reason: after.reason });
+        continue;
+      }
+      queries.push({ fingerprint: query.fingerprint, estimatedRowsBefore, estimatedRowsAfter: after.rows });
     }
     const strongest = Math.max(0, ...Object.values(dependencies));
     const moved = queries.some((query) => Math.max(query.estimatedRowsBefore, query.estimatedRowsAfter) / Math.max(1, Math.min(query.estimatedRowsBefore, query.estimatedRowsAfter)) >= settings.minEstimateChange);

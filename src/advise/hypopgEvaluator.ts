@@ -58,6 +58,8 @@ export class HypopgEvaluator implements WhatIfEvaluator {
   private statements = 0;
   private readonly costs = new Map<string, number | null>();
   private savepoints = 0;
+  private lastFailure = '';
+  private readonly failures = new Map<string, string>();
 
   private constructor(
     private readonly client: pg.Client,
@@ -95,8 +97,9 @@ export class HypopgEvaluator implements WhatIfEvaluator {
       const result = await work();
       await this.client.query(`RELEASE SAVEPOINT ${savepoint}`);
       return result;
-    } catch {
-      // A query that cannot be planned (unknown parameter type, timeout) is left out of the evaluation.
+    } catch (error) {
+      // A query that cannot be planned (unknown parameter type, timeout) is left out of the evaluation, its reason kept.
+      this.lastFailure = (error as Error).message;
       await this.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
       return null;
     }
@@ -129,17 +132,20 @@ export class HypopgEvaluator implements WhatIfEvaluator {
     }
     const name = `qopt_whatif_${(this.statements += 1)}`;
     const nulls = Array.from({ length: parameters }, () => 'NULL').join(', ');
-    return this.guarded(async () => {
-      await this.client.query(`PREPARE ${name} AS ${query.sql}`);
-      try {
+    let isPrepared = false;
+    try {
+      return await this.guarded(async () => {
+        await this.client.query(`PREPARE ${name} AS ${query.sql}`);
+        isPrepared = true;
         await this.client.query('SET LOCAL plan_cache_mode = force_generic_plan');
         const result = await this.client.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${nulls})`);
         await this.client.query('SET LOCAL plan_cache_mode = auto');
         return explainJsonCost(result.rows);
-      } finally {
-        await this.client.query(`DEALLOCATE ${name}`);
-      }
-    });
+      });
+    } finally {
+      // Prepared statements outlive the savepoint's rollback; DEALLOCATE runs once it is settled, and only for one that exists.
+      if (isPrepared) await this.client.query(`DEALLOCATE ${name}`);
+    }
   }
 
   private async explainSamples(query: AdvisorQuery): Promise<number | null> {
@@ -159,7 +165,12 @@ export class HypopgEvaluator implements WhatIfEvaluator {
     const parameters = analyzeSql(query.sql).parameterCount;
     const cost = query.paramSamples.length > 0 ? await this.explainSamples(query) : await this.explainGeneric(query, parameters);
     this.costs.set(key, cost);
+    if (cost === null) this.failures.set(query.sql, this.lastFailure);
     return cost;
+  }
+
+  planningFailure(query: AdvisorQuery): string | null {
+    return this.failures.get(query.sql) ?? null;
   }
 
   async hypotheticalBytes(candidate: IndexCandidate): Promise<number | null> {

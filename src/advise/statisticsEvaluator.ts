@@ -89,6 +89,11 @@ export class StatisticsEvaluator implements WhatIfEvaluator {
     return total;
   }
 
+  planningFailure(): string | null {
+    // The model costs every query it is given.
+    return null;
+  }
+
   async hypotheticalBytes(): Promise<number | null> {
     return null;
   }

@@ -8,6 +8,8 @@ export interface WhatIfEvaluator {
   readonly confidence: 'high' | 'low';
   /** The planner's total cost of a query with the existing indexes plus `config`; null if it cannot be planned. */
   cost(query: AdvisorQuery, config: readonly IndexCandidate[]): Promise<number | null>;
+  /** Why `cost` returned null for this query (PostgreSQL's message), or null when it did not. */
+  planningFailure(query: AdvisorQuery): string | null;
   /** The evaluator's own size estimate of a hypothetical index, or null when it has none. */
   hypotheticalBytes(candidate: IndexCandidate): Promise<number | null>;
   /** Releases the dedicated connection (and every hypothetical index with it). */

@@ -54,6 +54,8 @@ export interface AlertEvent {
   window_minutes: number;
   occurrences: number;
   at: number;
+  /** True for a resolve because the window had no traffic left to judge (its evidence is then empty). */
+  noTraffic: boolean;
   /** The fingerprints that contributed most, with their window statistics. */
   evidence: Array<Pick<FingerprintStats, 'fingerprint' | 'normalized' | 'calls' | 'errors' | 'slow' | 'p95Ms' | 'p99Ms'>>;
   message: string;
@@ -118,14 +120,34 @@ function compare(value: number, operator: ComparisonOperator, threshold: number)
   }
 }
 
+/** Whether a window can be judged: enough samples, some but too few, or none at all. */
+type Judgement = 'judged' | 'too few samples' | 'no traffic';
+
 interface Measurement {
   value: number;
   /** Occurrences (or samples) backing the value. */
   occurrences: number;
-  /** False when there are too few samples to judge. */
-  judged: boolean;
+  judgement: Judgement;
   evidence: FingerprintStats[];
 }
+
+function judgementOf(samples: number, needed: number): Judgement {
+  if (samples === 0) return 'no traffic';
+  return samples >= needed ? 'judged' : 'too few samples';
+}
+
+/** Settings of the alert manager. */
+export interface AlertManagerOptions {
+  /**
+   * A firing rule resolves only after its condition has stayed clear this long (default one
+   * minute): the recorder's windows move a minute at a time, and a window that has just dropped
+   * its oldest minute can dip under a rule for a moment while the problem goes on.
+   */
+  resolveAfterClearMs?: number;
+}
+
+/** The default of `AlertManagerOptions.resolveAfterClearMs`: one recorder slot. */
+export const DEFAULT_RESOLVE_AFTER_CLEAR_MS = 60_000;
 
 /**
  * Evaluates alert rules against the recorder's rolling windows (and the process for memory / CPU),
@@ -144,11 +166,17 @@ export class AlertManager {
   lastDeliveryError: string | null = null;
   private readonly pending = new Set<Promise<void>>();
   private readonly windows = new Map<WindowMinutes, FingerprintStats[]>();
+  /** When each firing rule was last seen beyond its threshold. */
+  private readonly lastBreachAt = new Map<string, number>();
+  private readonly resolveAfterClearMs: number;
 
   constructor(
     private readonly recorder: QueryRecorder,
     private readonly delivery: AlertDelivery = {},
-  ) {}
+    options: AlertManagerOptions = {},
+  ) {
+    this.resolveAfterClearMs = options.resolveAfterClearMs ?? DEFAULT_RESOLVE_AFTER_CLEAR_MS;
+  }
 
   /** Adds or replaces a rule (validated). */
   addRule(rule: AlertRule): void {
@@ -160,6 +188,7 @@ export class AlertManager {
   removeRule(id: string): boolean {
     this.firing.delete(id);
     this.streaks.delete(id);
+    this.lastBreachAt.delete(id);
     return this.rules.delete(id);
   }
 
@@ -185,16 +214,22 @@ export class AlertManager {
     this.windows.clear();
     for (const rule of this.rules.values()) {
       const measurement = this.measure(rule, now);
-      const breached = measurement.judged && this.breached(rule, measurement);
+      const breached = measurement.judgement === 'judged' && this.breached(rule, measurement);
       const open = this.firing.get(rule.id);
-      if (breached && !open) {
+      if (breached) {
+        this.lastBreachAt.set(rule.id, now);
+        if (open) continue;
         const event = this.event(rule, 'firing', measurement, now);
         this.firing.set(rule.id, { ...event, since: now });
         produced.push(event);
-      } else if (!breached && open && measurement.judged) {
-        produced.push(this.event(rule, 'resolved', measurement, now));
-        this.firing.delete(rule.id);
+        continue;
       }
+      // A window with too few samples says nothing either way; one without traffic has nothing left to alert on.
+      if (!open || measurement.judgement === 'too few samples') continue;
+      if (now - (this.lastBreachAt.get(rule.id) ?? open.since) < this.resolveAfterClearMs) continue;
+      produced.push(this.event(rule, 'resolved', measurement, now));
+      this.firing.delete(rule.id);
+      this.lastBreachAt.delete(rule.id);
     }
     for (const event of produced) this.deliver(event);
     return produced;
@@ -227,9 +262,9 @@ export class AlertManager {
     const window = rule.window_minutes as WindowMinutes;
     switch (rule.metric_type) {
       case 'memory_usage_percentage':
-        return { value: (process.memoryUsage().rss / totalmem()) * 100, occurrences: 1, judged: true, evidence: [] };
+        return { value: (process.memoryUsage().rss / totalmem()) * 100, occurrences: 1, judgement: 'judged', evidence: [] };
       case 'cpu_usage_percentage':
-        return { value: this.cpuPercent(), occurrences: 1, judged: true, evidence: [] };
+        return { value: this.cpuPercent(), occurrences: 1, judgement: 'judged', evidence: [] };
       default:
         return this.measureQueries(rule, window, now);
     }
@@ -243,7 +278,7 @@ export class AlertManager {
     }
     const stats = all.filter((entry) => rule.fingerprint === undefined || entry.fingerprint === rule.fingerprint);
     const calls = stats.reduce((sum, entry) => sum + entry.calls, 0);
-    const enough = calls >= rule.min_occurrences;
+    const judgement = judgementOf(calls, rule.min_occurrences);
     switch (rule.metric_type) {
       case 'execution_time': {
         let occurrences = 0;
@@ -255,27 +290,28 @@ export class AlertManager {
           occurrences += matching;
           if (matching > 0) evidence.push(entry);
         }
-        return { value: occurrences, occurrences, judged: true, evidence: evidence.slice(0, 3) };
+        // min_occurrences counts the slow executions here, so any traffic can be judged.
+        return { value: occurrences, occurrences, judgement: calls === 0 ? 'no traffic' : 'judged', evidence: evidence.slice(0, 3) };
       }
       case 'p95_latency':
       case 'p99_latency': {
         const merged = this.mergedWindow(stats, window, now);
         const value = merged.quantile(rule.metric_type === 'p95_latency' ? 0.95 : 0.99);
-        return { value, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.p95Ms - a.p95Ms).slice(0, 3) };
+        return { value, occurrences: calls, judgement, evidence: [...stats].sort((a, b) => b.p95Ms - a.p95Ms).slice(0, 3) };
       }
       case 'slow_query_percentage': {
         const slow = stats.reduce((sum, entry) => sum + entry.slow, 0);
-        return { value: calls === 0 ? 0 : (slow / calls) * 100, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.slow - a.slow).slice(0, 3) };
+        return { value: calls === 0 ? 0 : (slow / calls) * 100, occurrences: calls, judgement, evidence: [...stats].sort((a, b) => b.slow - a.slow).slice(0, 3) };
       }
       case 'error_rate': {
         const errors = stats.reduce((sum, entry) => sum + entry.errors, 0);
-        return { value: calls === 0 ? 0 : (errors / calls) * 100, occurrences: calls, judged: enough, evidence: [...stats].sort((a, b) => b.errors - a.errors).slice(0, 3) };
+        return { value: calls === 0 ? 0 : (errors / calls) * 100, occurrences: calls, judgement, evidence: [...stats].sort((a, b) => b.errors - a.errors).slice(0, 3) };
       }
       case 'cache_hit_rate': {
         const hits = stats.reduce((sum, entry) => sum + entry.cacheHits, 0);
         const lookups = hits + stats.reduce((sum, entry) => sum + entry.cacheMisses, 0);
         const worst = [...stats].sort((a, b) => b.cacheMisses - a.cacheMisses).slice(0, 3);
-        return { value: lookups === 0 ? 100 : (hits / lookups) * 100, occurrences: lookups, judged: lookups >= rule.min_occurrences, evidence: worst };
+        return { value: lookups === 0 ? 100 : (hits / lookups) * 100, occurrences: lookups, judgement: judgementOf(lookups, rule.min_occurrences), evidence: worst };
       }
       default:
         throw new AlertRuleError(`metric_type ${rule.metric_type} is not a query metric`);
@@ -303,7 +339,10 @@ export class AlertManager {
     const name = rule.name ?? rule.id;
     const value = Math.round(measurement.value * 100) / 100;
     const scope = rule.fingerprint ? ` for ${rule.fingerprint}` : '';
-    const condition = rule.metric_type === 'execution_time'
+    const noTraffic = measurement.judgement === 'no traffic';
+    const condition = noTraffic
+      ? `no ${rule.metric_type === 'cache_hit_rate' ? 'cache lookups' : 'calls'} left to judge`
+      : rule.metric_type === 'execution_time'
       ? `${measurement.occurrences} executions ${rule.comparison_operator} ${rule.threshold_value} ms (need ${rule.min_occurrences})`
       : `${rule.metric_type} = ${value} ${status === 'firing' ? '' : 'no longer '}${rule.comparison_operator} ${rule.threshold_value}`;
     return {
@@ -318,6 +357,7 @@ export class AlertManager {
       window_minutes: rule.window_minutes,
       occurrences: measurement.occurrences,
       at: now,
+      noTraffic,
       evidence: measurement.evidence.map(({ fingerprint, normalized, calls, errors, slow, p95Ms, p99Ms }) => ({ fingerprint, normalized, calls, errors, slow, p95Ms, p99Ms })),
       message: `[${rule.severity}] ${name}${scope} ${status}: ${condition} over ${rule.window_minutes} min`,
     };

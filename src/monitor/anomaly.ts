@@ -21,8 +21,13 @@ export interface Anomaly {
   intervalStart: number;
   /** When it was detected (the interval's end, epoch ms). */
   detectedAt: number;
-  /** Set when a later interval came back within the band. */
+  /** Set when a later interval came back within the band, or when the shift was accepted as the new normal. */
   resolvedAt: number | null;
+  /**
+   * 'recovered': an interval came back within the band; 'accepted as new normal': the regression
+   * lasted `acceptShiftAfterMs` and its intervals became the baseline. Null while active.
+   */
+  resolution: 'recovered' | 'accepted as new normal' | null;
   description: string;
 }
 
@@ -44,11 +49,21 @@ export interface AnomalyOptions {
   minErrorRateIncrease?: number;
   /** Fingerprints followed at most (the rest are not judged). */
   maxFingerprints?: number;
+  /**
+   * An anomaly still active after this long (default 4 h) is a lasting shift: it is resolved as
+   * 'accepted as new normal' and its intervals become the baseline.
+   */
+  acceptShiftAfterMs?: number;
 }
 
-interface IntervalSummary {
-  logP95: number;
-  errorRate: number;
+/**
+ * One metric's past intervals. Intervals judged regressed stay out of the baseline while the
+ * anomaly lasts (else the median drifts up to the regression and "resolves" it); they are held
+ * apart, and become the baseline if the shift is accepted as the new normal.
+ */
+interface MetricHistory {
+  baseline: number[];
+  held: number[];
 }
 
 interface FingerprintState {
@@ -57,8 +72,18 @@ interface FingerprintState {
   latency: LogLinearHistogram;
   calls: number;
   errors: number;
-  history: IntervalSummary[];
+  /** Intervals summarized so far (judged or not): nothing is judged before `minHistory`. */
+  intervals: number;
+  history: Record<AnomalyMetric, MetricHistory>;
   active: Map<AnomalyMetric, Anomaly>;
+}
+
+/** What one judged interval said about one metric. */
+interface Judgement {
+  regressed: boolean;
+  bands: number;
+  baseline: number;
+  current: number;
 }
 
 function median(values: readonly number[]): number {
@@ -89,6 +114,7 @@ export class AnomalyDetector {
       minBandRatio: options.minBandRatio ?? 1.5,
       minErrorRateIncrease: options.minErrorRateIncrease ?? 0.05,
       maxFingerprints: options.maxFingerprints ?? 10_000,
+      acceptShiftAfterMs: options.acceptShiftAfterMs ?? 4 * 3_600_000,
     };
   }
 
@@ -98,7 +124,16 @@ export class AnomalyDetector {
     let state = this.states.get(observation.fingerprint);
     if (!state) {
       if (this.states.size >= this.options.maxFingerprints) return;
-      state = { normalized: observation.normalized, intervalStart: this.intervalStartOf(at), latency: new LogLinearHistogram(32), calls: 0, errors: 0, history: [], active: new Map() };
+      state = {
+        normalized: observation.normalized,
+        intervalStart: this.intervalStartOf(at),
+        latency: new LogLinearHistogram(32),
+        calls: 0,
+        errors: 0,
+        intervals: 0,
+        history: { p95_latency: { baseline: [], held: [] }, error_rate: { baseline: [], held: [] } },
+        active: new Map(),
+      };
       this.states.set(observation.fingerprint, state);
     }
     if (at >= state.intervalStart + this.options.intervalMs) this.close(observation.fingerprint, state, at);
@@ -143,10 +178,16 @@ export class AnomalyDetector {
   private close(fingerprint: string, state: FingerprintState, now: number): void {
     const end = state.intervalStart + this.options.intervalMs;
     if (state.calls >= this.options.minSamplesPerInterval) {
-      const summary = { logP95: Math.log(Math.max(state.latency.quantile(0.95), 1e-6)), errorRate: state.errors / state.calls };
-      if (state.history.length >= this.options.minHistory) this.judge(fingerprint, state, summary, end);
-      state.history.push(summary);
-      if (state.history.length > this.options.historyLength) state.history.shift();
+      const logP95 = Math.log(Math.max(state.latency.quantile(0.95), 1e-6));
+      const errorRate = state.errors / state.calls;
+      if (state.intervals >= this.options.minHistory) {
+        this.settle(fingerprint, state, 'p95_latency', logP95, this.judgeLatency(state, logP95), end);
+        this.settle(fingerprint, state, 'error_rate', errorRate, this.judgeErrorRate(state, errorRate), end);
+      } else {
+        this.remember(state.history.p95_latency.baseline, logP95);
+        this.remember(state.history.error_rate.baseline, errorRate);
+      }
+      state.intervals += 1;
     }
     state.intervalStart = this.intervalStartOf(now);
     state.latency = new LogLinearHistogram(32);
@@ -154,31 +195,59 @@ export class AnomalyDetector {
     state.errors = 0;
   }
 
-  private judge(fingerprint: string, state: FingerprintState, summary: IntervalSummary, end: number): void {
-    const logs = state.history.map((entry) => entry.logP95);
+  private remember(values: number[], value: number): void {
+    values.push(value);
+    if (values.length > this.options.historyLength) values.shift();
+  }
+
+  private judgeLatency(state: FingerprintState, logP95: number): Judgement {
+    const logs = state.history.p95_latency.baseline;
     const center = median(logs);
     const mad = median(logs.map((value) => Math.abs(value - center)));
     const band = Math.max(this.options.madMultiplier * 1.4826 * mad, Math.log(this.options.minBandRatio));
-    const deviation = summary.logP95 - center;
-    this.update(fingerprint, state, 'p95_latency', deviation > band, deviation / band, Math.exp(center), Math.exp(summary.logP95), end);
-
-    const baseRate = median(state.history.map((entry) => entry.errorRate));
-    const noise = 3 * Math.sqrt((Math.max(baseRate, 0.001) * (1 - baseRate)) / state.calls);
-    const errorBand = Math.max(this.options.minErrorRateIncrease, noise);
-    const increase = summary.errorRate - baseRate;
-    this.update(fingerprint, state, 'error_rate', increase > errorBand && state.errors >= 3, increase / errorBand, baseRate, summary.errorRate, end);
+    const deviation = logP95 - center;
+    return { regressed: deviation > band, bands: deviation / band, baseline: Math.exp(center), current: Math.exp(logP95) };
   }
 
-  private update(fingerprint: string, state: FingerprintState, metric: AnomalyMetric, regressed: boolean, bands: number, baseline: number, current: number, end: number): void {
+  private judgeErrorRate(state: FingerprintState, errorRate: number): Judgement {
+    const baseRate = median(state.history.error_rate.baseline);
+    const noise = 3 * Math.sqrt((Math.max(baseRate, 0.001) * (1 - baseRate)) / state.calls);
+    const errorBand = Math.max(this.options.minErrorRateIncrease, noise);
+    const increase = errorRate - baseRate;
+    return { regressed: increase > errorBand && state.errors >= 3, bands: increase / errorBand, baseline: baseRate, current: errorRate };
+  }
+
+  /** Opens, keeps or resolves the metric's anomaly, and files the interval's value in the baseline or among the held ones. */
+  private settle(fingerprint: string, state: FingerprintState, metric: AnomalyMetric, value: number, judgement: Judgement, end: number): void {
+    const history = state.history[metric];
     const open = state.active.get(metric);
-    if (!regressed) {
+    if (!judgement.regressed) {
       if (open) {
         open.resolvedAt = end;
+        open.resolution = 'recovered';
         state.active.delete(metric);
       }
+      history.held = [];
+      this.remember(history.baseline, value);
       return;
     }
-    if (open) return;
+    this.remember(history.held, value);
+    if (!open) {
+      this.open(fingerprint, state, metric, judgement, end);
+      return;
+    }
+    if (end - open.detectedAt < this.options.acceptShiftAfterMs) return;
+    // A regression this long is how the query runs now: the held intervals become its baseline.
+    open.resolvedAt = end;
+    open.resolution = 'accepted as new normal';
+    open.description += `; still so after ${((end - open.detectedAt) / 3_600_000).toFixed(1)} h, accepted as the new normal`;
+    state.active.delete(metric);
+    history.baseline = history.held;
+    history.held = [];
+  }
+
+  private open(fingerprint: string, state: FingerprintState, metric: AnomalyMetric, judgement: Judgement, end: number): void {
+    const { bands, baseline, current } = judgement;
     const ratio = baseline > 0 ? current / baseline : Number.POSITIVE_INFINITY;
     const confidence = Math.min(1, 0.5 + (bands - 1) / 2);
     const shown = (value: number): string => (metric === 'p95_latency' ? `${value.toFixed(2)} ms` : `${(value * 100).toFixed(1)} %`);
@@ -194,6 +263,7 @@ export class AnomalyDetector {
       intervalStart: end - this.options.intervalMs,
       detectedAt: end,
       resolvedAt: null,
+      resolution: null,
       description: `${metric === 'p95_latency' ? 'p95 latency' : 'error rate'} of "${state.normalized}" (${fingerprint}) is ${shown(current)} against a baseline of ${shown(baseline)} (${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'from zero'}, confidence ${confidence.toFixed(2)})`,
     };
     state.active.set(metric, anomaly);

@@ -1,4 +1,5 @@
 import type { SqlAnalysis } from '../sql/analyze.js';
+import { javascriptLiteral, loaderSuggestion } from './loaderSuggestion.js';
 import type { QueryObservation } from './recorder.js';
 import type { RequestContext } from './requestContext.js';
 
@@ -28,10 +29,18 @@ export interface NPlusOneFinding {
   keyParameter: number | null;
   /** One statement for all keys (`= ANY($n)`), or null when it cannot be derived safely. */
   batchedSql: string | null;
-  /** Code that puts the batched rows back in the callers' key order. */
+  /**
+   * JavaScript that runs the batched statement and puts its rows back in the callers' key order:
+   * `async function rowsByKey(qo, keys)` giving one array of rows per key.
+   */
   orderRestoringMap: string | null;
-  /** The `qo.loader` call that replaces the loop. */
+  /**
+   * The `qo.loader` call that replaces the loop, as runnable code; when qo.loader cannot express the
+   * statement, a `//` comment saying why (the reason is also in `loaderUnavailableReason`).
+   */
   loaderCall: string | null;
+  /** Why qo.loader cannot replace the loop (ORDER BY, a join, a non-equality condition…), or null. */
+  loaderUnavailableReason: string | null;
   description: string;
 }
 
@@ -165,21 +174,25 @@ export class NPlusOneDetector {
       ...plan,
       description:
         `N+1: "${observation.normalized}" ran ${calls}× with ${distinct} different parameter lists in ${source === 'context' ? `request "${where}"` : `one burst on ${where}`}` +
-        (plan.batchedSql ? `; one query with = ANY($${plan.keyParameter}) on ${plan.keyColumn} replaces it` : ''),
+        (plan.batchedSql ? `; one query with = ANY($${plan.keyParameter}) on ${plan.keyColumn} replaces it` : '') +
+        (plan.loaderUnavailableReason ? ` (qo.loader does not apply: ${plan.loaderUnavailableReason})` : ''),
     });
   }
 }
 
-type BatchPlan = Pick<NPlusOneFinding, 'keyColumn' | 'keyParameter' | 'batchedSql' | 'orderRestoringMap' | 'loaderCall'>;
+type BatchPlan = Pick<NPlusOneFinding, 'keyColumn' | 'keyParameter' | 'batchedSql' | 'orderRestoringMap' | 'loaderCall' | 'loaderUnavailableReason'>;
 
-const NO_PLAN: BatchPlan = { keyColumn: null, keyParameter: null, batchedSql: null, orderRestoringMap: null, loaderCall: null };
+const NO_PLAN: BatchPlan = { keyColumn: null, keyParameter: null, batchedSql: null, orderRestoringMap: null, loaderCall: null, loaderUnavailableReason: null };
+
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bool_and', 'bool_or', 'every', 'bit_and', 'bit_or']);
 
 /** The parameter positions (1-based) whose values differ between the sampled executions. */
 function varyingParameters(samples: unknown[][]): number[] {
   const width = Math.max(0, ...samples.map((sample) => sample.length));
   const varying: number[] = [];
   for (let position = 0; position < width; position += 1) {
-    const values = new Set(samples.map((sample) => JSON.stringify(sample[position] ?? null)));
+    // javascriptLiteral, not JSON.stringify: a BigInt parameter must not throw inside the monitor.
+    const values = new Set(samples.map((sample) => javascriptLiteral(sample[position] ?? null) ?? String(sample[position])));
     if (values.size > 1) varying.push(position + 1);
   }
   return varying;
@@ -199,6 +212,10 @@ export function batchPlan(sql: string, samples: unknown[][], analyze: (sql: stri
   }
   const statement = analysis.statements[0];
   if (analysis.statements.length !== 1 || !statement || statement.command !== 'SelectStmt') return NO_PLAN;
+  // One statement over all keys would apply these once, not once per key: its rows would differ from the loop's.
+  if (statement.limit || statement.offset || statement.groupBy.length > 0 || statement.windowFunctions > 0 || statement.functions.some((name) => AGGREGATES.has(name.toLowerCase()))) {
+    return NO_PLAN;
+  }
   const varying = varyingParameters(samples);
   if (varying.length !== 1) return NO_PLAN;
   const key = varying[0]!;
@@ -212,13 +229,25 @@ export function batchPlan(sql: string, samples: unknown[][], analyze: (sql: stri
   const selectsKey = selectList.includes('*') || new RegExp(`(^|[\\s,.])"?${column}"?(\\s|,|$)`, 'i').test(selectList);
   // The rows must carry the key to be mapped back to their callers.
   if (!selectsKey) batchedSql = batchedSql.replace(/^\s*select\s+/i, (head) => `${head}${column}, `);
-  const otherParams = samples[0]!.map((_, index) => (index + 1 === key ? 'keys' : `$${index + 1} value`));
+  const shared = samples[0]!;
+  const parameters = Array.from({ length: Math.max(analysis.parameterCount, shared.length) }, (_, index) => (index + 1 === key ? 'keys' : javascriptLiteral(shared[index])));
+  const loader = loaderSuggestion(statement, key, shared);
+  const loaderCall = loader.ok ? loader.call : `// qo.loader does not apply: ${loader.reason}; run the batched SQL with rowsByKey`;
+  const loaderUnavailableReason = loader.ok ? null : loader.reason;
+  if (parameters.includes(null)) return { keyColumn: column, keyParameter: key, batchedSql, orderRestoringMap: null, loaderCall, loaderUnavailableReason };
+  // Keys are compared as text, as qo.loader does: node-postgres returns int8 as a string while callers pass numbers.
+  const row = `row[${JSON.stringify(column)}]`;
   const orderRestoringMap = [
-    `const { rows } = await qo.query(${JSON.stringify(batchedSql)}, [${otherParams.join(', ')}]);`,
-    `const byKey = new Map();`,
-    `for (const row of rows) { const list = byKey.get(row.${column}) ?? []; list.push(row); byKey.set(row.${column}, list); }`,
-    `return keys.map((key) => byKey.get(key) ?? []);`,
+    `async function rowsByKey(qo, keys) {`,
+    `  const { rows } = await qo.query(${JSON.stringify(batchedSql)}, [${parameters.join(', ')}]);`,
+    `  const byKey = new Map();`,
+    `  for (const row of rows) {`,
+    `    const list = byKey.get(String(${row}));`,
+    `    if (list) list.push(row);`,
+    `    else byKey.set(String(${row}), [row]);`,
+    `  }`,
+    `  return keys.map((key) => byKey.get(String(key)) ?? []);`,
+    `}`,
   ].join('\n');
-  const loaderCall = `const loader = qo.loader(${JSON.stringify(batchedSql)}, { key: '${column}', keyParameter: ${key} }); // then: await loader.load(value)`;
-  return { keyColumn: column, keyParameter: key, batchedSql, orderRestoringMap, loaderCall };
+  return { keyColumn: column, keyParameter: key, batchedSql, orderRestoringMap, loaderCall, loaderUnavailableReason };
 }

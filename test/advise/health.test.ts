@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sheetsWorkload } from '../../bench/workloads/sheets.js';
+import { loadWorkload, quietProgress, waitForPublishedInserts } from '../../bench/workloads/workload.js';
 import { healthFails, runHealthChecks } from '../../src/advise/health/runHealth.js';
 import type { Driver } from '../../src/db/driver.js';
 import { openDriver } from '../../src/db/openDriver.js';
@@ -103,6 +105,28 @@ describe('health checks on real PostgreSQL', () => {
     await driver.query('SELECT pg_stat_force_next_flush()');
     const fresh = await runHealthChecks(driver, { checks: ['stale-statistics'] });
     expect(fresh.findings.map((finding) => finding.object)).not.toContain('churn');
+  });
+
+  it('reports no stale statistics on the tables of a workload qopt has just loaded and analyzed', async () => {
+    const report = await loadWorkload(driver, sheetsWorkload, 0.05, quietProgress);
+    expect(report.writeCountsPublished).toBe(true);
+    // Whenever PostgreSQL publishes the load's counts, they must not count against the ANALYZE that followed it.
+    expect(await waitForPublishedInserts(driver, new Map(sheetsWorkload.generators(report.rows).map((generator) => [generator.table, generator.rows])))).toBe(true);
+    const stale = await runHealthChecks(driver, { checks: ['stale-statistics'] });
+    expect(stale.findings.filter((finding) => sheetsWorkload.tables.includes(finding.object))).toEqual([]);
+    const cells = await driver.query<{ live: string }>("SELECT n_live_tup::text AS live FROM pg_stat_user_tables WHERE relid = 'cells'::regclass");
+    expect(cells.rows).toEqual([{ live: String(report.rows.cells) }]);
+    await driver.exec(`DROP TABLE ${[...sheetsWorkload.tables].reverse().join(', ')} CASCADE`);
+  });
+
+  it('judges a materialized view that was never analyzed as a warning, not critical', async () => {
+    await driver.exec('CREATE MATERIALIZED VIEW totals AS SELECT g AS id, g % 7 AS bucket FROM generate_series(1, 5000) g');
+    await driver.query('SELECT pg_stat_force_next_flush()');
+    await waitForPublishedInserts(driver, new Map([['totals', 5000]]));
+    const report = await runHealthChecks(driver, { checks: ['stale-statistics'] });
+    const finding = report.findings.find((entry) => entry.object === 'totals');
+    expect(finding).toMatchObject({ severity: 'warning', message: 'materialized view totals has never been analyzed (5000 rows)', remediation: 'ANALYZE totals;' });
+    await driver.exec('DROP MATERIALIZED VIEW totals');
   });
 
   it('runs every check, reporting those the database cannot answer as skipped rather than failing', async () => {

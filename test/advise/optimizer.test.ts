@@ -36,6 +36,16 @@ describe('the advisor and views plugged into the Optimizer (real PostgreSQL)', (
     expect(report.recommendations[0]!.candidate.keys.map((key) => `${key.text}${key.descending ? ' DESC' : ''}`)).toEqual(['project_id', 'opened_at DESC']);
   });
 
+  it('plans a recorded query generically when the sample given for it does not bind its normalized text, instead of skipping it', async () => {
+    const sql = "SELECT id FROM tickets WHERE project_id = $1 AND state = 'open' LIMIT 5";
+    for (let project = 1; project <= 5; project += 1) await qo.query(sql, [project]);
+    const fingerprint = qo.sql.analyze(sql).fingerprint;
+    // The sample is the original statement's ($1 only); the recorder's text has 'open' and 5 as parameters too.
+    const report = await adviseRecordedWorkload(qo, { installHypopg: true, statistics: false }, new Map([[fingerprint, [[7]]]]));
+    expect(report.skipped).toEqual([]);
+    expect(report.queries.map((prediction) => prediction.fingerprint)).toContain(fingerprint);
+  });
+
   it("marks a view stale when the optimizer reports a committed write to its table", async () => {
     const [spec] = recommendViews([query('SELECT state, count(*) AS n FROM tickets GROUP BY state', 1, 1)], { maxStalenessMs: 0 });
     const manager = new MaterializedViewManager(qo.driver, { refreshAfterWritesMs: null });

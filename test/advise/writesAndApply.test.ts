@@ -79,7 +79,7 @@ describe('write-aware selection and validated apply (real PostgreSQL)', () => {
     const report: AdviceReport = {
       evaluator: 'hypopg', confidence: 'high', weightUnit: 'ms', candidatesConsidered: 2,
       recommendations: [recommendation(helpful, lookup.fingerprint), recommendation(useless, flagCount.fingerprint)],
-      rejected: [], queries: [], workloadWeight: 1, predictedWeight: 1, predictedGain: 0, statistics: [],
+      rejected: [], queries: [], workloadWeight: 1, predictedWeight: 1, predictedGain: 0, statistics: [], skipped: [],
     };
     const applied = await applyRecommendations(driver, report, [lookup, flagCount], { repetitions: 5, lockTimeoutMs: 60_000 });
     expect(applied.applied.map((index) => [index.name, index.status]), JSON.stringify(applied.applied)).toEqual([

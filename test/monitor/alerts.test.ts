@@ -14,7 +14,7 @@ function record(recorder: QueryRecorder, fingerprint: string, durationMs: number
 }
 
 describe('AlertManager', () => {
-  it('fires an execution-time rule with its evidence, then resolves it when the window has moved past the slow calls', async () => {
+  it('fires an execution-time rule with its evidence, then resolves it once the window has moved past the slow calls for a minute', async () => {
     const received: AlertEvent[] = [];
     const server = createServer((request, response) => {
       let body = '';
@@ -43,12 +43,12 @@ describe('AlertManager', () => {
       expect(alerts.active()).toHaveLength(1);
       // Still breached a few seconds later: no second event.
       expect(alerts.evaluate(T0 + 15_000)).toEqual([]);
-      // The 1-minute window still holds the previous whole minute at T0 + 61 s; two minutes on it has moved past.
+      // The 1-minute window still holds the previous whole minute at T0 + 61 s, and a rule resolves only after a clear minute.
       record(recorder, 'fast', 2, T0 + 61_000);
       expect(alerts.evaluate(T0 + 61_000)).toEqual([]);
-      record(recorder, 'fast', 2, T0 + 121_000);
-      const resolved = alerts.evaluate(T0 + 121_000);
-      expect(resolved.map((event) => event.status)).toEqual(['resolved']);
+      record(recorder, 'fast', 2, T0 + 181_000);
+      const resolved = alerts.evaluate(T0 + 181_000);
+      expect(resolved.map((event) => [event.status, event.noTraffic])).toEqual([['resolved', false]]);
       expect(alerts.active()).toEqual([]);
       await alerts.stop();
       expect(logged.map((event) => event.status)).toEqual(['firing', 'resolved']);
@@ -74,6 +74,47 @@ describe('AlertManager', () => {
     expect(fired).toHaveLength(1);
     expect(fired[0]!.value).toBe(5);
     expect(fired[0]!.message).toContain('error_rate');
+  });
+
+  it('resolves a firing rate rule once its window has no traffic, saying so', () => {
+    const recorder = new QueryRecorder();
+    const alerts = new AlertManager(recorder);
+    for (const rule of defaultAlertRules({ slowQueryPercentage: 5, errorRatePercentage: 1, memoryUsagePercentage: 100, cpuUsagePercentage: 100, cacheHitRateMinimum: 70 })) alerts.addRule(rule);
+    for (let i = 0; i < 40; i += 1) record(recorder, 'q', 1, T0 + i, i < 4);
+    expect(alerts.evaluate(T0 + 100).map((event) => [event.ruleId, event.status])).toEqual([['default-error-rate', 'firing']]);
+    const later = alerts.evaluate(T0 + 3 * 3_600_000);
+    expect(later.map((event) => [event.ruleId, event.status, event.noTraffic])).toEqual([['default-error-rate', 'resolved', true]]);
+    expect(later[0]!.evidence).toEqual([]);
+    expect(later[0]!.message).toContain('no calls left to judge');
+    expect(alerts.active()).toEqual([]);
+  });
+
+  it('keeps firing while a window has calls but too few to judge', () => {
+    const recorder = new QueryRecorder();
+    const alerts = new AlertManager(recorder);
+    alerts.addRule({ id: 'errors', metric_type: 'error_rate', threshold_value: 1, comparison_operator: '>', window_minutes: 1, min_occurrences: 20, severity: 'high' });
+    for (let i = 0; i < 40; i += 1) record(recorder, 'q', 1, T0 + i, i < 4);
+    expect(alerts.evaluate(T0 + 100)).toHaveLength(1);
+    record(recorder, 'q', 1, T0 + 300_000);
+    expect(alerts.evaluate(T0 + 300_001)).toEqual([]);
+    expect(alerts.active().map((alert) => alert.ruleId)).toEqual(['errors']);
+  });
+
+  it('keeps a steady problem firing across minute boundaries, and resolves it once after it stops', () => {
+    const recorder = new QueryRecorder();
+    const alerts = new AlertManager(recorder);
+    alerts.addRule({ id: 'slow', metric_type: 'execution_time', threshold_value: 100, comparison_operator: '>', window_minutes: 1, min_occurrences: 3, severity: 'high' });
+    const events: string[] = [];
+    // One 500 ms execution every 10 s for 5 minutes, rules evaluated every 5 s, then 5 quiet minutes.
+    for (let t = 0; t <= 600_000; t += 5000) {
+      if (t % 10_000 === 0 && t <= 300_000) record(recorder, 'q', 500, T0 + t);
+      for (const event of alerts.evaluate(T0 + t)) events.push(`${event.status} ${t / 1000}`);
+    }
+    expect(events[0]).toBe('firing 20');
+    expect(events.map((event) => event.split(' ')[0])).toEqual(['firing', 'resolved']);
+    const resolvedAt = Number(events[1]!.split(' ')[1]);
+    expect(resolvedAt).toBeGreaterThan(300);
+    expect(resolvedAt).toBeLessThanOrEqual(480);
   });
 
   it('counts a webhook that cannot be reached as a delivery failure instead of throwing', async () => {

@@ -36,6 +36,32 @@ describe('AnomalyDetector', () => {
     expect(delaySeconds).toBeLessThanOrEqual(120);
   });
 
+  it('keeps a latency anomaly active while the latency stays doubled, and resolves it when the latency returns', () => {
+    const detector = new AnomalyDetector();
+    replay(detector, 4 * 3600, (second) => (second >= 3600 && second < 3 * 3600 ? 2 : 1));
+    detector.flush(10 * HOUR_MS + 4 * HOUR_MS);
+    const anomalies = detector.list().filter((anomaly) => anomaly.metric === 'p95_latency');
+    expect(anomalies).toHaveLength(1);
+    const [anomaly] = anomalies;
+    const minute = (at: number): number => (at - 10 * HOUR_MS) / 60_000;
+    expect(minute(anomaly!.detectedAt)).toBeLessThanOrEqual(62);
+    expect(anomaly!.resolution).toBe('recovered');
+    expect(minute(anomaly!.resolvedAt!)).toBeGreaterThanOrEqual(180);
+    expect(minute(anomaly!.resolvedAt!)).toBeLessThanOrEqual(183);
+    expect(detector.active()).toEqual([]);
+  });
+
+  it('accepts a shift that lasts for hours as the new normal, saying so, and does not flag it again', () => {
+    const detector = new AnomalyDetector({ acceptShiftAfterMs: 3 * HOUR_MS });
+    replay(detector, 6 * 3600, (second) => (second >= 3600 ? 2 : 1));
+    const anomalies = detector.list().filter((anomaly) => anomaly.metric === 'p95_latency');
+    expect(anomalies).toHaveLength(1);
+    expect(anomalies[0]!.resolution).toBe('accepted as new normal');
+    expect((anomalies[0]!.resolvedAt! - anomalies[0]!.detectedAt) / HOUR_MS).toBeCloseTo(3, 1);
+    expect(anomalies[0]!.description).toContain('accepted as the new normal');
+    expect(detector.active()).toEqual([]);
+  });
+
   it('raises nothing on a stationary replayed trace of the same length', () => {
     for (const seed of [1, 2, 3]) {
       const detector = new AnomalyDetector();
@@ -52,6 +78,9 @@ describe('AnomalyDetector', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]!.current).toBeGreaterThan(0.15);
     expect(errors[0]!.resolvedAt).not.toBeNull();
+    expect(errors[0]!.resolution).toBe('recovered');
+    // Resolved when the errors stopped (second 3900), not when the baseline had absorbed them.
+    expect((errors[0]!.resolvedAt! - 10 * HOUR_MS) / 1000).toBeGreaterThanOrEqual(3900);
     expect(detector.active()).toEqual([]);
   });
 

@@ -4,7 +4,8 @@ import { loadWorkload, quietProgress, Rng } from '../../bench/workloads/workload
 import { analyzeSql } from '../../src/sql/analyze.js';
 import { createOptimizer } from '../../src/optimizer.js';
 import type { Optimizer } from '../../src/optimizer.js';
-import { NPlusOneDetector } from '../../src/monitor/nPlusOne.js';
+import { batchPlan, NPlusOneDetector } from '../../src/monitor/nPlusOne.js';
+import type { TableLoader } from '../../src/execute/tableLoader.js';
 import type { QueryObservation } from '../../src/monitor/recorder.js';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
@@ -28,11 +29,12 @@ describe('N+1 detection', () => {
     const loop = marketWorkload.loops[0]!;
     const sizes = marketWorkload.sizes(0.01);
     const iterations = loop.params(new Rng(3), sizes, loop.iterations);
-    const looped = await qo.withContext('GET /closing-prices', async () => {
-      const rows: unknown[] = [];
-      for (const params of iterations) rows.push(...(await qo.query(loop.query, params)).rows);
+    const perIteration = await qo.withContext('GET /closing-prices', async () => {
+      const rows: unknown[][] = [];
+      for (const params of iterations) rows.push((await qo.query(loop.query, params)).rows);
       return rows;
     });
+    const looped = perIteration.flat();
     const findings = qo.monitor.nPlusOne.list();
     expect(findings).toHaveLength(1);
     const finding = findings[0]!;
@@ -49,6 +51,42 @@ describe('N+1 detection', () => {
     const batched = await qo.query<{ symbol: string }>(finding.batchedSql!, [keys, iterations[0]![1]]);
     const sortRows = (rows: unknown[]) => rows.map((row) => JSON.stringify(row)).sort();
     expect(sortRows(batched.rows)).toEqual(sortRows(looped));
+
+    // The loader call runs as printed (table, key column, the shared date as `where`) and gives each key its rows.
+    expect(finding.loaderUnavailableReason).toBeNull();
+    const loader = new Function('qo', `${finding.loaderCall!}\nreturn loader;`)(qo) as TableLoader;
+    const loaded = await Promise.all(keys.map((key) => loader.load(key)));
+    expect(loaded.map(sortRows)).toEqual(perIteration.map(sortRows));
+
+    // The order-restoring map is JavaScript that gives the same rows per key, in the callers' order.
+    const rowsByKey = new Function(`${finding.orderRestoringMap!}\nreturn rowsByKey;`)() as (qo: Optimizer, keys: unknown[]) => Promise<unknown[][]>;
+    expect((await rowsByKey(qo, keys)).map(sortRows)).toEqual(perIteration.map(sortRows));
+  });
+
+  it('says qo.loader does not apply to a loop it cannot express, and still gives a working order-restoring map', async () => {
+    const sql = 'SELECT symbol, date, close FROM prices WHERE symbol = $1 ORDER BY date DESC';
+    const keys = ['S00001', 'S00002', 'S00003'];
+    const plan = batchPlan(sql, keys.map((key) => [key]), analyzeSql);
+    expect(plan.batchedSql).toBe('SELECT symbol, date, close FROM prices WHERE symbol = ANY($1) ORDER BY date DESC');
+    expect(plan.loaderUnavailableReason).toBe('the query has ORDER BY, which qo.loader does not run');
+    expect(plan.loaderCall).toBe('// qo.loader does not apply: the query has ORDER BY, which qo.loader does not run; run the batched SQL with rowsByKey');
+    const rowsByKey = new Function(`${plan.orderRestoringMap!}\nreturn rowsByKey;`)() as (qo: Optimizer, keys: unknown[]) => Promise<unknown[][]>;
+    const looped = [];
+    for (const key of keys) looped.push((await qo.query(sql, [key])).rows);
+    expect(await rowsByKey(qo, keys)).toEqual(looped);
+  });
+
+  it('gives no batched SQL for a loop whose LIMIT or aggregate applies per key', () => {
+    const samples = [['S00001'], ['S00002']];
+    expect(batchPlan('SELECT close FROM prices WHERE symbol = $1 ORDER BY date DESC LIMIT 1', samples, analyzeSql).batchedSql).toBeNull();
+    expect(batchPlan('SELECT max(close) FROM prices WHERE symbol = $1', samples, analyzeSql).batchedSql).toBeNull();
+  });
+
+  it('puts the shared values of other parameters and constants into the loader call as literals', () => {
+    const plan = batchPlan("SELECT * FROM public.prices WHERE symbol = $1 AND date = $2 AND close = 3", [['A', 10n], ['B', 10n]], analyzeSql);
+    expect(plan.loaderCall!.split('\n')[0]).toBe('const loader = qo.loader("public.prices", "symbol", { where: { "date": 10n, "close": 3 } });');
+    expect(() => new Function(plan.orderRestoringMap!)).not.toThrow();
+    expect(plan.orderRestoringMap).toContain('[keys, 10n]');
   });
 
   it('counts the pattern again for a second request instead of adding a second finding', async () => {
