@@ -48,6 +48,8 @@ export class MaterializedViewManager {
     const started = this.now();
     await this.driver.exec(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${quoteIdentifier(spec.name)} AS ${spec.definition}`);
     await this.driver.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdentifier(`${spec.name}_key`)} ON ${quoteIdentifier(spec.name)} (${spec.uniqueKey.map(quoteIdentifier).join(', ')})`);
+    // Planner statistics from the start: autovacuum may be off, and a never-analyzed view is planned blind.
+    await this.driver.exec(`ANALYZE ${quoteIdentifier(spec.name)}`);
     this.views.set(spec.name, { spec, refreshedAt: started, dirtySince: null, refreshing: null });
   }
 

@@ -55,6 +55,10 @@ export function formatAdvice(report: AdviceReport): string {
       new Set([1, 5]),
     ));
   }
+  if (report.skipped.length > 0) {
+    lines.push('', 'statements PostgreSQL could not plan (left out of the advice):');
+    for (const statement of report.skipped) lines.push(`  ${statement.sql.replace(/\s+/g, ' ').slice(0, 90)}: ${statement.reason}`);
+  }
   if (report.statistics.length > 0) {
     lines.push('', 'extended statistics (the planner assumes these columns independent; they are not):');
     lines.push(textTable(

@@ -23,6 +23,7 @@ function findingLines(findings: readonly NPlusOneFinding[]): string[] {
   for (const finding of findings) {
     lines.push('', finding.description);
     if (finding.batchedSql) lines.push(`  batched: ${finding.batchedSql}`, `  loader:  ${finding.loaderCall}`);
+    if (finding.loaderUnavailableReason) lines.push(`  (no qo.loader call: ${finding.loaderUnavailableReason})`);
   }
   return lines;
 }
