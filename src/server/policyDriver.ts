@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { QoptConfig } from '../config.js';
 import type { Driver, DriverSession, ExplainOptions, ExplainResult, QueryResultSet } from '../db/driver.js';
 import { toDriverError } from '../db/errors.js';
 import { explainOn } from '../db/explain.js';
@@ -11,6 +12,11 @@ export interface QueryPolicy {
   statementTimeoutMs: number;
   /** Rows a non-streamed answer may hold. */
   maxRows: number;
+}
+
+/** The operator's policy, from `server.queryRole`, `server.queryStatementTimeoutMs` and `server.queryMaxRows`. */
+export function queryPolicyOf(server: QoptConfig['server']): QueryPolicy {
+  return { role: server.queryRole, statementTimeoutMs: server.queryStatementTimeoutMs, maxRows: server.queryMaxRows };
 }
 
 // A client's statement can change session settings that outlive its transaction (UPDATE pg_settings runs

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { SqlSyntaxError } from '../../errors.js';
+import type { Driver } from '../../db/driver.js';
+import { PgDriver } from '../../db/pgDriver.js';
 import type { Optimizer } from '../../optimizer.js';
 import { migrationSql } from '../../advise/migration.js';
 import type { OptimizationLevel } from '../../analyze/queryAnalyzer.js';
 import { RequestValidationError } from '../errors.js';
+import { PolicyDriver, queryPolicyOf } from '../policyDriver.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
 
@@ -25,7 +28,7 @@ export const optimizeQueryBody = z.strictObject({
   optimization_level: z.number().int().min(0).max(3).default(3).describe('0 none, 1 static findings, 2 + plan findings, 3 + proven rewrites'),
   enable_caching: z.boolean().default(true).describe('report whether the query (or its rewrite) is cacheable'),
   params: z.array(z.unknown()).max(1000).default([]).describe('values of $1, $2, … for the plan and the proof'),
-  analyze: z.boolean().default(false).describe('EXPLAIN ANALYZE (the statement runs, inside a rolled-back transaction)'),
+  analyze: z.boolean().default(false).describe('EXPLAIN ANALYZE (the statement runs, inside a rolled-back transaction, under the /query role and statement timeout)'),
 });
 
 /** Query string of `GET /optimization/recommendations` and `GET /optimization/health`. */
@@ -87,8 +90,18 @@ function analyzeOrReject(qo: Optimizer, query: string) {
   }
 }
 
+/**
+ * Where optimize-query runs a client's statement (its plan, EXPLAIN ANALYZE, the proofs' comparisons): under
+ * the same role and statement timeout as `/query`, so it reads no more than `/query` may. PGlite has no pool of
+ * sessions to protect and runs on the optimizer's driver.
+ */
+function clientSqlDriver(qo: Optimizer): Driver {
+  return qo.driver instanceof PgDriver ? new PolicyDriver(qo.driver, queryPolicyOf(qo.config.server)) : qo.driver;
+}
+
 /** `/optimization/*`: service status, static analysis of a query, rewrites, recommendations, health. */
 export function optimizationRoutes({ qo, capabilities, version, startedAt, insights }: ServiceContext): ApiRoute<never, never>[] {
+  const clientSql = clientSqlDriver(qo);
   return [
     defineRoute({
       method: 'GET',
@@ -150,7 +163,8 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
     defineRoute({
       method: 'POST',
       path: '/optimization/optimize-query',
-      summary: 'Findings, plan and proven rewrites of a query (cheaper by EXPLAIN, equal in results on live and edge-case data)',
+      summary:
+        'Findings, plan and proven rewrites of a query (cheaper by EXPLAIN, equal in results on live and edge-case data); every statement runs under the /query role and statement timeout',
       tag: 'optimization',
       auth: true,
       body: optimizeQueryBody,
@@ -162,7 +176,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
         if (body.params.length < analysis.parameterCount) {
           throw new RequestValidationError('params', `the query has ${analysis.parameterCount} parameter(s): give their values in params`);
         }
-        const report = await qo.optimizeQuery(body.query, body.params, { level: body.optimization_level as OptimizationLevel, analyze: body.analyze });
+        const report = await qo.optimizeQuery(body.query, body.params, { level: body.optimization_level as OptimizationLevel, analyze: body.analyze, driver: clientSql });
         insights.noteOptimization(report);
         const best = report.rewrites?.best ?? null;
         const optimized = best ? qo.analyze(best.sql) : analysis;
