@@ -301,6 +301,15 @@ export class Optimizer {
     );
   }
 
+  /**
+   * Records a statement that ran outside `query` (the service's `/query` runner) exactly as `query` records
+   * its own: recorder, slow log, N+1 detection, anomalies. A no-op when `monitor.trackQueries` is off.
+   */
+  observe(analysis: SqlAnalysis, outcome: { durationMs: number; rows: number; failed: boolean; params?: readonly unknown[]; cache?: 'hit' | 'miss' }): void {
+    if (!this.recording) return;
+    this.record(analysis, outcome.durationMs, outcome.rows, outcome.failed, outcome.params, outcome.cache ? { cache: outcome.cache } : undefined);
+  }
+
   private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean, params: readonly unknown[] | undefined, extra: Partial<QueryObservation> | undefined): void {
     const observation: QueryObservation = {
       fingerprint: analysis.fingerprint,

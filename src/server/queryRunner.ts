@@ -200,10 +200,8 @@ export class GuardedQueryRunner {
     }
   }
 
-  private record(analysis: SqlAnalysis, _params: readonly unknown[], durationMs: number, rows: number, failed: boolean, cache?: 'hit' | 'miss'): void {
-    const monitor = this.qo.config.monitor;
-    if (!monitor.enabled || !monitor.trackQueries) return;
-    this.qo.recorder.record({ fingerprint: analysis.fingerprint, normalized: analysis.normalized, durationMs, rows, failed, cache });
+  private record(analysis: SqlAnalysis, params: readonly unknown[], durationMs: number, rows: number, failed: boolean, cache?: 'hit' | 'miss'): void {
+    this.qo.observe(analysis, { durationMs, rows, failed, params, cache });
   }
 }
 
