@@ -76,6 +76,7 @@ function registerApiRoute(app: FastifyInstance, route: ApiRoute<never, never>, t
       if (route.auth) tokens.assert(request);
       const body = route.body ? parseInput(route.body, request.body, 'body') : undefined;
       const query = route.querystring ? parseInput(route.querystring, request.query, 'query') : undefined;
+      if (!route.auth && route.authWhen?.(query as never)) tokens.assert(request);
       return route.handler({ body: body as never, query: query as never, request, reply });
     },
   });

@@ -33,7 +33,7 @@ export const optimizeQueryBody = z.strictObject({
 
 /** Query string of `GET /optimization/recommendations` and `GET /optimization/health`. */
 export const freshQuery = z.strictObject({
-  fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old)'),
+  fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old); needs the bearer token'),
 });
 
 /** Answer of `POST /optimization/analyze-query`: the SQL layer's facts about the statement. */
@@ -194,6 +194,8 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       summary: "The index advisor's recommendations for the workload this service has run (what-if plans with HypoPG when installed)",
       tag: 'optimization',
       auth: false,
+      // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
+      authWhen: (query) => query.fresh,
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.recommendations.get(query.fresh);
@@ -231,6 +233,8 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       summary: 'Database health: unused, duplicate and invalid indexes, unindexed foreign keys, bloat, stale statistics, long sessions',
       tag: 'optimization',
       auth: false,
+      // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
+      authWhen: (query) => query.fresh,
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.health.get(query.fresh);
