@@ -196,6 +196,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       auth: false,
       // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
       authWhen: (query) => query.fresh,
+      errors: [401],
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.recommendations.get(query.fresh);
@@ -235,6 +236,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       auth: false,
       // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
       authWhen: (query) => query.fresh,
+      errors: [401],
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.health.get(query.fresh);
