@@ -118,11 +118,14 @@ export class Optimizer {
     return this.optimizeQuery(sql, params, { ...options, level: Math.min(2, this.config.optimization.level) as OptimizationLevel });
   }
 
-  /** Findings, plan, and (at level 3) rewrites proven cheaper and equal; bounded by `optimization.maxOptimizationTimeMs`. */
-  optimizeQuery(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean; level?: OptimizationLevel } = {}): Promise<QueryReport> {
+  /**
+   * Findings, plan, and (at level 3) rewrites proven cheaper and equal; bounded by `optimization.maxOptimizationTimeMs`.
+   * `driver` runs the analysis's statements instead of the optimizer's own (the service: under the operator's policy).
+   */
+  optimizeQuery(sql: string, params: readonly unknown[] = [], options: { analyze?: boolean; level?: OptimizationLevel; driver?: Driver } = {}): Promise<QueryReport> {
     const { enabled, level, maxOptimizationTimeMs, maxRewriteCostRatio } = this.config.optimization;
     const chosen = enabled ? (options.level ?? (level as OptimizationLevel)) : 0;
-    return analyzeQuery(this.driver, sql, params, { level: chosen, maxTimeMs: maxOptimizationTimeMs, maxRewriteCostRatio, analyze: options.analyze });
+    return analyzeQuery(options.driver ?? this.driver, sql, params, { level: chosen, maxTimeMs: maxOptimizationTimeMs, maxRewriteCostRatio, analyze: options.analyze });
   }
 
   /** Runs `work` as one request context named `name` (N+1 detection counts repetitions inside it). */
@@ -322,6 +325,15 @@ export class Optimizer {
         throw error;
       },
     );
+  }
+
+  /**
+   * Records a statement that ran outside `query` (the service's `/query` runner) exactly as `query` records
+   * its own: recorder, slow log, N+1 detection, anomalies. A no-op when `monitor.trackQueries` is off.
+   */
+  observe(analysis: SqlAnalysis, outcome: { durationMs: number; rows: number; failed: boolean; params?: readonly unknown[]; cache?: 'hit' | 'miss' }): void {
+    if (!this.recording) return;
+    this.record(analysis, outcome.durationMs, outcome.rows, outcome.failed ? 'QueryError' : undefined, outcome.params, outcome.cache, undefined);
   }
 
   /**

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConnectionError, QoptError, QueryError } from '../errors.js';
 import type { Optimizer } from '../optimizer.js';
-import { rateLimitKey, TokenCheck } from './auth.js';
+import { TokenCheck } from './auth.js';
 import { capabilitiesOf } from './capabilities.js';
 import { ServiceInsights } from './insights.js';
 import { loadDashboardAssets } from './dashboardAssets.js';
@@ -76,6 +76,7 @@ function registerApiRoute(app: FastifyInstance, route: ApiRoute<never, never>, t
       if (route.auth) tokens.assert(request);
       const body = route.body ? parseInput(route.body, request.body, 'body') : undefined;
       const query = route.querystring ? parseInput(route.querystring, request.query, 'query') : undefined;
+      if (!route.auth && route.authWhen?.(query as never)) tokens.assert(request);
       return route.handler({ body: body as never, query: query as never, request, reply });
     },
   });
@@ -91,16 +92,17 @@ export async function buildServer(qo: Optimizer, options: ServerOptions = {}): P
   const context = await createServiceContext(qo);
   const metrics = new ServerMetrics(qo);
 
+  const tokens = new TokenCheck(settings.apiToken);
+
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
   await app.register(compress, { threshold: COMPRESS_THRESHOLD_BYTES });
   if (settings.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, { max: settings.rateLimitPerMinute, timeWindow: 60_000, keyGenerator: rateLimitKey });
+    await app.register(rateLimit, { max: settings.rateLimitPerMinute, timeWindow: 60_000, keyGenerator: (request) => tokens.rateLimitKey(request) });
   }
   app.addHook('onResponse', async (request, reply) => metrics.observe(request, reply));
 
   const routes = apiRoutes(context);
-  const tokens = new TokenCheck(settings.apiToken);
   for (const route of routes) registerApiRoute(app, route, tokens);
   const openApi = buildOpenApi(routes, API_PREFIX, VERSION);
   app.get(`${API_PREFIX}/openapi.json`, async () => openApi);

@@ -35,13 +35,14 @@ export class TokenCheck {
     if (!given) throw new UnauthorizedError('missing bearer token: send Authorization: Bearer <QOPT_API_TOKEN>');
     if (!timingSafeEqual(digestOf(given), this.expected)) throw new UnauthorizedError('invalid bearer token');
   }
-}
 
-/**
- * The rate-limit key of a request: its bearer token when it has one, else its address. The key only
- * lives in this process's rate-limit store, next to the configured token itself.
- */
-export function rateLimitKey(request: FastifyRequest): string {
-  const token = bearerToken(request);
-  return token ? `token:${token}` : `ip:${request.ip}`;
+  /**
+   * The rate-limit key of a request: the configured token gets its own bucket; anything else (no token,
+   * or one made up per request to dodge the limit) is keyed by the client's address.
+   */
+  rateLimitKey(request: FastifyRequest): string {
+    const given = bearerToken(request);
+    if (this.expected && given && timingSafeEqual(digestOf(given), this.expected)) return 'token:configured';
+    return `ip:${request.ip}`;
+  }
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { DriverSession, QueryResultSet } from '../db/driver.js';
+import type { QueryResultSet } from '../db/driver.js';
 import { PgDriver } from '../db/pgDriver.js';
 import { toDriverError } from '../db/errors.js';
 import { SqlSyntaxError } from '../errors.js';
@@ -9,15 +9,10 @@ import type { Optimizer } from '../optimizer.js';
 import type { QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { RequestValidationError, ResultTooLargeError } from './errors.js';
+import { applyPolicy, PolicyTransaction } from './policyDriver.js';
+import type { QueryPolicy } from './policyDriver.js';
 
-/** What the operator decides for `POST /query`; no request can change it. */
-export interface QueryPolicy {
-  /** `SET LOCAL ROLE` for every statement; undefined → the connection's own role. */
-  role: string | undefined;
-  statementTimeoutMs: number;
-  /** Rows a non-streamed answer may hold. */
-  maxRows: number;
-}
+export type { QueryPolicy } from './policyDriver.js';
 
 /** A non-streamed answer. */
 export interface GuardedResult extends QueryResultSet {
@@ -44,12 +39,16 @@ export type StreamLine =
 const ALLOWED_COMMANDS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt']);
 // Functions that change settings from inside a statement (set_config('role', …, true) is SET LOCAL ROLE).
 const FORBIDDEN_FUNCTIONS = new Set(['set_config']);
+// pg_settings' update rule is set_config(…, false): a session-level change. The session is reset after every
+// transaction anyway; refusing it here answers with a clear reason.
+const FORBIDDEN_WRITE_TABLES = new Set(['pg_settings']);
 const STREAM_BATCH_ROWS = 1000;
 
 /**
  * Runs client SQL for `POST /query`: one statement of an allowed kind, in its own transaction, under the
  * operator's role and statement timeout (set with `set_config(…, true)`, so they end with the transaction),
- * and recorded by the monitor like any query of the pipeline.
+ * on a connection whose session is reset before it returns to the pool, and recorded by the monitor like
+ * any query of the pipeline.
  */
 export class GuardedQueryRunner {
   constructor(
@@ -73,6 +72,10 @@ export class GuardedQueryRunner {
     }
     const forbidden = statement.functions.find((name) => FORBIDDEN_FUNCTIONS.has(name.split('.').pop()!));
     if (forbidden) throw new RequestValidationError('sql', `${forbidden}() is not allowed: the server chooses role and timeout`);
+    const settings = analysis.writeTables.find((table) => FORBIDDEN_WRITE_TABLES.has(table.split('.').pop()!));
+    if (settings) throw new RequestValidationError('sql', `writing ${settings} is not allowed: it changes session settings, which the server chooses`);
+    // SELECT … INTO parses as a SelectStmt but creates a table.
+    if (analysis.kind === 'ddl') throw new RequestValidationError('sql', 'SELECT … INTO is not allowed: it creates a table');
     return analysis;
   }
 
@@ -94,7 +97,7 @@ export class GuardedQueryRunner {
     try {
       result = useCache ? await this.qo.cache.read(analysis, params, { role: this.policy.role }, execute) : await execute();
     } finally {
-      this.record(analysis, performance.now() - started, result?.rowCount ?? 0, result === undefined, useCache ? (ran ? 'miss' : 'hit') : undefined);
+      this.record(analysis, params, performance.now() - started, result?.rowCount ?? 0, result === undefined, useCache ? (ran ? 'miss' : 'hit') : undefined);
     }
     if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis], [params]);
     if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
@@ -107,13 +110,31 @@ export class GuardedQueryRunner {
     const waiting = scheduler.acquire(priority);
     if (waiting) await waiting;
     try {
-      return await this.qo.driver.transaction(async (session) => {
-        await this.applyPolicy(session);
-        return session.query(sql, params);
-      });
+      return await this.inPolicyTransaction(sql, params);
     } finally {
       scheduler.release();
     }
+  }
+
+  private async inPolicyTransaction(sql: string, params: readonly unknown[]): Promise<QueryResultSet> {
+    const driver = this.qo.driver;
+    if (!(driver instanceof PgDriver)) {
+      // PGlite: one embedded connection, no pool to hand a changed session to other callers.
+      return driver.transaction(async (session) => {
+        await applyPolicy(session, this.policy);
+        return session.query(sql, params);
+      });
+    }
+    const transaction = await PolicyTransaction.open(driver, this.policy);
+    let result: QueryResultSet;
+    try {
+      result = await transaction.session.query(sql, params);
+    } catch (error) {
+      await transaction.rollback();
+      throw error;
+    }
+    await transaction.commit();
+    return result;
   }
 
   /**
@@ -144,13 +165,11 @@ export class GuardedQueryRunner {
     const started = performance.now();
     let rows = 0;
     let failed = true;
-    let client: pg.PoolClient | undefined;
+    let transaction: PolicyTransaction | undefined;
     try {
-      client = await driver.pool.connect();
-      await client.query('BEGIN');
-      await this.applyPolicy(clientSession(client));
+      transaction = await PolicyTransaction.open(driver, this.policy);
       // The timeout bounds the whole cursor (PostgreSQL times the portal until the final Sync), streaming included.
-      const cursor = client.query(new Cursor(sql, params as unknown[], { rowMode: 'array' }));
+      const cursor = transaction.client.query(new Cursor(sql, params as unknown[], { rowMode: 'array' }));
       try {
         let first = true;
         for (;;) {
@@ -166,42 +185,24 @@ export class GuardedQueryRunner {
       } finally {
         await cursor.close().catch(() => undefined);
       }
-      await client.query('COMMIT');
+      await transaction.commit();
       failed = false;
-      if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis]);
+      if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis], [params]);
       yield { rowCount: rows, durationMs: performance.now() - started };
     } catch (error) {
-      await client?.query('ROLLBACK').catch(() => undefined);
+      await transaction?.rollback();
       yield errorLine(toDriverError(error, driver.target));
     } finally {
-      client?.release();
-      this.record(analysis, performance.now() - started, rows, failed);
+      // A client that disconnects mid-stream closes this generator at a `yield`, with no error: the transaction
+      // is still open, and only a rollback (or destroying the connection) may return it to the pool.
+      await transaction?.rollback();
+      this.record(analysis, params, performance.now() - started, rows, failed);
     }
   }
 
-  /**
-   * Sets the operator's role and timeout for this transaction only. The client's single statement cannot
-   * lift its timeout: PostgreSQL arms the timer when the statement starts, and a later set_config inside
-   * it (from a function) does not re-arm it.
-   */
-  private async applyPolicy(session: DriverSession): Promise<void> {
-    await session.query("SELECT set_config('statement_timeout', $1, true), set_config('role', $2, true)", [`${this.policy.statementTimeoutMs}ms`, this.policy.role ?? 'none']);
+  private record(analysis: SqlAnalysis, params: readonly unknown[], durationMs: number, rows: number, failed: boolean, cache?: 'hit' | 'miss'): void {
+    this.qo.observe(analysis, { durationMs, rows, failed, params, cache });
   }
-
-  private record(analysis: SqlAnalysis, durationMs: number, rows: number, failed: boolean, cache?: 'hit' | 'miss'): void {
-    const monitor = this.qo.config.monitor;
-    if (!monitor.enabled || !monitor.trackQueries) return;
-    this.qo.recorder.record({ fingerprint: analysis.fingerprint, normalized: analysis.normalized, durationMs, rows, failed, cache });
-  }
-}
-
-function clientSession(client: pg.PoolClient): DriverSession {
-  return {
-    async query<R>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query(sql, params as unknown[]);
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0, fields: [], command: result.command };
-    },
-  };
 }
 
 function errorLine(error: unknown): StreamLine {

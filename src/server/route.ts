@@ -25,6 +25,8 @@ export interface ApiRoute<Body = unknown, Query = unknown> {
   summary: string;
   tag: string;
   auth: boolean;
+  /** For an endpoint open without a token: the inputs that make it run SQL, and so need the token (`fresh=true`). */
+  authWhen?: (query: Query) => boolean;
   body?: z.ZodType<Body>;
   querystring?: z.ZodType<Query>;
   /** The success answer's schema (documented in OpenAPI). */

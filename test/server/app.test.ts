@@ -137,14 +137,25 @@ describe('service safety settings', () => {
     }
   });
 
-  it('limits requests per token: one token over its budget gets 429 while another is still answered', async () => {
+  it('limits requests per token: the configured token over its budget gets 429 while the address is still answered', async () => {
     const service = await startTestService({ server: { rateLimitPerMinute: 3 } });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i += 1) statuses.push((await service.request('GET', '/api/v1/optimization/status')).status);
       expect(statuses).toEqual([200, 200, 200, 429]);
-      const other = await service.request('GET', '/api/v1/optimization/status', { token: 'another-token-value' });
-      expect(other.status).toBe(200);
+      const anonymous = await service.request('GET', '/api/v1/optimization/status', { token: null });
+      expect(anonymous.status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('keys made-up tokens by address: a fresh fake token per request still gets 429', async () => {
+    const service = await startTestService({ server: { rateLimitPerMinute: 3 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) statuses.push((await service.request('GET', '/api/v1/optimization/status', { token: `made-up-${i}` })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
     } finally {
       await service.close();
     }

@@ -9,6 +9,8 @@ interface EndpointCase {
   body?: unknown;
   search?: string;
   auth: boolean;
+  /** For an open endpoint: a query string that makes it run SQL, and so needs the token. */
+  authSearch?: string;
   /** The success answer and what to check in it. */
   expect: { status: 200; check?: (body: Record<string, unknown>) => void };
   invalid?: { body?: unknown; search?: string; field: string };
@@ -48,6 +50,7 @@ const CASES: EndpointCase[] = [
     method: 'GET',
     path: '/optimization/recommendations',
     auth: false,
+    authSearch: '?fresh=true',
     expect: { status: 200, check: (body) => expect(body).toMatchObject({ evaluator: expect.any(String), recommendations: expect.any(Array), generated_at: expect.any(String) }) },
     invalid: { search: '?fresh=perhaps', field: 'fresh' },
   },
@@ -55,6 +58,7 @@ const CASES: EndpointCase[] = [
     method: 'GET',
     path: '/optimization/health',
     auth: false,
+    authSearch: '?fresh=true',
     expect: { status: 200, check: (body) => expect(body).toMatchObject({ status: expect.stringMatching(/^(healthy|degraded|critical)$/), findings: expect.any(Array), skipped: expect.any(Array) }) },
     invalid: { search: '?fresh=1', field: 'fresh' },
   },
@@ -190,6 +194,17 @@ describe('the /api/v1 endpoints on a real service', () => {
       it('needs no token (it changes nothing and runs no client SQL)', async () => {
         const response = await service.request(endpoint.method, `${url}${endpoint.search ?? ''}`, { token: null });
         expect(response.status).not.toBe(401);
+      });
+    }
+
+    if (endpoint.authSearch) {
+      it(`answers 401 to ${endpoint.authSearch} without a bearer token and with a wrong one, 200 with it`, async () => {
+        const fresh = `${url}${endpoint.authSearch}`;
+        const missing = await service.request(endpoint.method, fresh, { token: null });
+        expect(missing.status).toBe(401);
+        expect(await missing.json()).toMatchObject({ error: 'UNAUTHORIZED' });
+        expect((await service.request(endpoint.method, fresh, { token: 'not-the-token' })).status).toBe(401);
+        expect((await service.request(endpoint.method, fresh)).status).toBe(200);
       });
     }
 

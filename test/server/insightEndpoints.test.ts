@@ -89,6 +89,15 @@ describe('monitor, cache, advisor and rewrite endpoints, by their effect', () =>
     expect(none.queries).toEqual([]);
   });
 
+  it('GET /performance/slow-queries lists a slow POST /query, streamed or not: the service runs through the monitor', async () => {
+    expect((await service.request('POST', '/api/v1/query', { body: { sql: 'SELECT pg_sleep(0.03) AS slept_in_query' } })).status).toBe(200);
+    const streamed = await service.request('POST', '/api/v1/query', { body: { sql: 'SELECT pg_sleep(0.03) AS slept_in_stream', stream: true } });
+    expect(await streamed.text()).toContain('"rowCount":1');
+    const body = await get('/performance/slow-queries?min_duration_ms=20&limit=50');
+    const normalized = body.queries.map((entry: { normalized: string }) => entry.normalized);
+    expect(normalized).toEqual(expect.arrayContaining([expect.stringContaining('slept_in_query'), expect.stringContaining('slept_in_stream')]));
+  });
+
   it('POST /performance/create-alert creates a rule that fires on what happened, and GET /performance/alerts lists it', async () => {
     await service.qo.query('SELECT pg_sleep(0.01) AS slept');
     const created = await post('/performance/create-alert', {

@@ -76,6 +76,9 @@ describe('POST /query', () => {
     ['SELECT 1; SELECT 2', 'exactly one statement'],
     ["DO $$ BEGIN PERFORM 1; END $$", 'DoStmt'],
     ['COPY visible TO STDOUT', 'CopyStmt'],
+    ["UPDATE pg_settings SET setting = '0' WHERE name = 'statement_timeout'", 'pg_settings'],
+    ["WITH changed AS (UPDATE pg_catalog.pg_settings SET setting = 'pg_catalog' WHERE name = 'search_path' RETURNING 1) SELECT * FROM changed", 'pg_catalog.pg_settings'],
+    ['SELECT 1 AS one INTO TEMP copied', 'SELECT … INTO'],
   ])('refuses %s with 400 on the sql field', async (sql, reason) => {
     const response = await query({ sql });
     expect(response.status).toBe(400);

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { unavailable } from '../capabilities.js';
+import { queryPolicyOf } from '../policyDriver.js';
+import { GuardedQueryRunner } from '../queryRunner.js';
+import type { Optimizer } from '../../optimizer.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
-import type { Optimizer } from '../../optimizer.js';
 
 const warmUpQuery = z.union([
   z.string().min(1).max(100_000).describe('a statement without parameters'),
@@ -36,8 +38,12 @@ export const optimizeCacheBody = z.strictObject({}).default({});
 
 type WarmUpOutcome = { query: string; status: 'cached' | 'not_cacheable' | 'failed'; reason?: string };
 
-/** Runs one warm-up read through `qo.query` (so it is cached); anything but a cacheable read is reported, not run. */
-async function warmOne(qo: Optimizer, entry: z.infer<typeof warmUpQuery>): Promise<WarmUpOutcome> {
+/**
+ * Runs one warm-up read as `/query` runs it — under the operator's role and statement timeout, cached under that
+ * role's keys — so warming never stores a result `/query` could not read; anything but a cacheable read is
+ * reported, not run.
+ */
+async function warmOne(qo: Optimizer, runner: GuardedQueryRunner, entry: z.infer<typeof warmUpQuery>): Promise<WarmUpOutcome> {
   const { sql, params } = typeof entry === 'string' ? { sql: entry, params: [] as unknown[] } : entry;
   let analysis;
   try {
@@ -48,7 +54,7 @@ async function warmOne(qo: Optimizer, entry: z.infer<typeof warmUpQuery>): Promi
   if (!analysis.cacheable) return { query: sql, status: 'not_cacheable', reason: analysis.uncacheableReason ?? `a ${analysis.kind} statement` };
   if (params.length < analysis.parameterCount) return { query: sql, status: 'failed', reason: `needs ${analysis.parameterCount} parameter(s): send { sql, params }` };
   try {
-    await qo.query(sql, params, { priority: 'low' });
+    await runner.run(sql, params, { priority: 'low' });
     return { query: sql, status: 'cached' };
   } catch (error) {
     return { query: sql, status: 'failed', reason: (error as Error).message };
@@ -58,6 +64,7 @@ async function warmOne(qo: Optimizer, entry: z.infer<typeof warmUpQuery>): Promi
 /** `/cache/*`: statistics, warm-up, invalidation and compaction of the result cache. */
 export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
   const { qo, capabilities } = context;
+  const runner = new GuardedQueryRunner(qo, queryPolicyOf(context.config.server));
   return [
     defineRoute({
       method: 'GET',
@@ -72,7 +79,8 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
     defineRoute({
       method: 'POST',
       path: '/cache/warm-up',
-      summary: "Runs and caches reads ahead of traffic: given ones, and/or the monitor's hottest that are no longer cached",
+      summary:
+        "Runs and caches reads ahead of traffic: given ones as POST /query runs them (the operator's role and statement timeout; cached for /query, under that role's keys), and/or the monitor's hottest that are no longer cached (for the application, under its own role)",
       tag: 'cache',
       auth: true,
       body: warmUpBody,
@@ -80,7 +88,7 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
       async handler({ body }) {
         if (!capabilities.cache) return unavailable('cache');
         const results: WarmUpOutcome[] = [];
-        for (const entry of body.queries) results.push(await warmOne(qo, entry));
+        for (const entry of body.queries) results.push(await warmOne(qo, runner, entry));
         const hottest = body.hottest ? await qo.warmUpHottest({ top: body.hottest.top, perQuery: body.hottest.per_query }) : null;
         return { warmed: results.filter((result) => result.status === 'cached').length, results, hottest };
       },

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { SqlSyntaxError } from '../../errors.js';
+import type { Driver } from '../../db/driver.js';
+import { PgDriver } from '../../db/pgDriver.js';
 import type { Optimizer } from '../../optimizer.js';
 import { migrationSql } from '../../advise/migration.js';
 import type { OptimizationLevel } from '../../analyze/queryAnalyzer.js';
 import { RequestValidationError } from '../errors.js';
+import { PolicyDriver, queryPolicyOf } from '../policyDriver.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
 
@@ -25,12 +28,12 @@ export const optimizeQueryBody = z.strictObject({
   optimization_level: z.number().int().min(0).max(3).default(3).describe('0 none, 1 static findings, 2 + plan findings, 3 + proven rewrites'),
   enable_caching: z.boolean().default(true).describe('report whether the query (or its rewrite) is cacheable'),
   params: z.array(z.unknown()).max(1000).default([]).describe('values of $1, $2, … for the plan and the proof'),
-  analyze: z.boolean().default(false).describe('EXPLAIN ANALYZE (the statement runs, inside a rolled-back transaction)'),
+  analyze: z.boolean().default(false).describe('EXPLAIN ANALYZE (the statement runs, inside a rolled-back transaction, under the /query role and statement timeout)'),
 });
 
 /** Query string of `GET /optimization/recommendations` and `GET /optimization/health`. */
 export const freshQuery = z.strictObject({
-  fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old)'),
+  fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old); needs the bearer token'),
 });
 
 /** Answer of `POST /optimization/analyze-query`: the SQL layer's facts about the statement. */
@@ -87,8 +90,18 @@ function analyzeOrReject(qo: Optimizer, query: string) {
   }
 }
 
+/**
+ * Where optimize-query runs a client's statement (its plan, EXPLAIN ANALYZE, the proofs' comparisons): under
+ * the same role and statement timeout as `/query`, so it reads no more than `/query` may. PGlite has no pool of
+ * sessions to protect and runs on the optimizer's driver.
+ */
+function clientSqlDriver(qo: Optimizer): Driver {
+  return qo.driver instanceof PgDriver ? new PolicyDriver(qo.driver, queryPolicyOf(qo.config.server)) : qo.driver;
+}
+
 /** `/optimization/*`: service status, static analysis of a query, rewrites, recommendations, health. */
 export function optimizationRoutes({ qo, capabilities, version, startedAt, insights }: ServiceContext): ApiRoute<never, never>[] {
+  const clientSql = clientSqlDriver(qo);
   return [
     defineRoute({
       method: 'GET',
@@ -146,7 +159,8 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
     defineRoute({
       method: 'POST',
       path: '/optimization/optimize-query',
-      summary: 'Findings, plan and proven rewrites of a query (cheaper by EXPLAIN, equal in results on live and edge-case data)',
+      summary:
+        'Findings, plan and proven rewrites of a query (cheaper by EXPLAIN, equal in results on live and edge-case data); every statement runs under the /query role and statement timeout',
       tag: 'optimization',
       auth: true,
       body: optimizeQueryBody,
@@ -158,7 +172,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
         if (body.params.length < analysis.parameterCount) {
           throw new RequestValidationError('params', `the query has ${analysis.parameterCount} parameter(s): give their values in params`);
         }
-        const report = await qo.optimizeQuery(body.query, body.params, { level: body.optimization_level as OptimizationLevel, analyze: body.analyze });
+        const report = await qo.optimizeQuery(body.query, body.params, { level: body.optimization_level as OptimizationLevel, analyze: body.analyze, driver: clientSql });
         insights.noteOptimization(report);
         const best = report.rewrites?.best ?? null;
         const optimized = best ? qo.analyze(best.sql) : analysis;
@@ -176,6 +190,9 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       summary: "The index advisor's recommendations for the workload this service has run (what-if plans with HypoPG when installed)",
       tag: 'optimization',
       auth: false,
+      // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
+      authWhen: (query) => query.fresh,
+      errors: [401],
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.recommendations.get(query.fresh);
@@ -213,6 +230,9 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       summary: 'Database health: unused, duplicate and invalid indexes, unindexed foreign keys, bloat, stale statistics, long sessions',
       tag: 'optimization',
       auth: false,
+      // The shared snapshot is open; computing it now runs SQL (an advisor run, health checks).
+      authWhen: (query) => query.fresh,
+      errors: [401],
       querystring: freshQuery,
       async handler({ query }) {
         const { at, value: report } = await insights.health.get(query.fresh);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { queryPolicyOf } from '../policyDriver.js';
 import { GuardedQueryRunner } from '../queryRunner.js';
 import type { StreamLine } from '../queryRunner.js';
 import { defineRoute } from '../route.js';
@@ -36,11 +37,7 @@ function ndjson(lines: AsyncIterable<StreamLine>): Readable {
 
 /** `POST /query`: client SQL under the operator's role and timeout, as JSON or streamed NDJSON. */
 export function queryRoutes({ qo, config }: ServiceContext): ApiRoute<never, never>[] {
-  const runner = new GuardedQueryRunner(qo, {
-    role: config.server.queryRole,
-    statementTimeoutMs: config.server.queryStatementTimeoutMs,
-    maxRows: config.server.queryMaxRows,
-  });
+  const runner = new GuardedQueryRunner(qo, queryPolicyOf(config.server));
   return [
     defineRoute({
       method: 'POST',

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_URL } from '../support/postgres.js';
+import { startTestService } from './support.js';
+import type { TestService } from './support.js';
+
+const ROLE = `qopt_clientsql_${randomBytes(3).toString('hex')}`;
+const TIMEOUT_MS = 300;
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+// Endpoints other than /query that run a client's statement run it as /query would: no more rights, no more time.
+describe("client SQL outside /query runs under the operator's role and statement timeout", () => {
+  let service: TestService;
+
+  const post = (path: string, body: unknown) => service.request('POST', `/api/v1${path}`, { body });
+  const cachedForApplication = (sql: string) => service.qo.cache.isCachedLocally(service.qo.analyze(sql), []);
+
+  beforeAll(async () => {
+    service = await startTestService({ server: { queryRole: ROLE, queryStatementTimeoutMs: TIMEOUT_MS }, cache: { warmUpIntervalSeconds: 0 } }, 'qopt_srvcsql');
+    const schema = service.schema.name;
+    await admin(async (client) => {
+      await client.query(`CREATE ROLE ${ROLE} NOLOGIN`);
+      await client.query(`CREATE TABLE ${schema}.visible (id int PRIMARY KEY, label text); INSERT INTO ${schema}.visible SELECT i, 'row ' || i FROM generate_series(1, 5) i`);
+      await client.query(`CREATE TABLE ${schema}.hidden (id int PRIMARY KEY, secret text); INSERT INTO ${schema}.hidden VALUES (1, 'salary')`);
+      await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${ROLE}; GRANT SELECT ON ${schema}.visible TO ${ROLE}`);
+    });
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await admin(async (client) => {
+      await client.query(`DROP OWNED BY ${ROLE}`);
+      await client.query(`DROP ROLE ${ROLE}`);
+    });
+  });
+
+  it('optimize-query with analyze answers 403 on a table the /query role may not read', async () => {
+    const response = await post('/optimization/optimize-query', { query: "SELECT count(*) FROM hidden WHERE secret = 'salary'", analyze: true, optimization_level: 2 });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ sql_state: '42501' });
+  });
+
+  it('optimize-query with analyze is cancelled at the /query statement timeout (408)', async () => {
+    const response = await post('/optimization/optimize-query', { query: 'SELECT pg_sleep(5)', analyze: true, optimization_level: 2 });
+    expect(response.status).toBe(408);
+    expect(await response.json()).toMatchObject({ sql_state: '57014' });
+  });
+
+  it('optimize-query with analyze measures a table the /query role may read', async () => {
+    const response = await post('/optimization/optimize-query', { query: 'SELECT label FROM visible WHERE id = $1', params: [2], analyze: true, optimization_level: 2 });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ plan: { analyzed: true, cost: { actualRows: 1 } } });
+  });
+
+  it('warm-up does not run or cache a read the /query role may not make', async () => {
+    const secret = "SELECT secret FROM hidden WHERE secret = 'salary'";
+    const response = await post('/cache/warm-up', { queries: [secret] });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ warmed: 0, results: [{ query: secret, status: 'failed', reason: expect.stringContaining('permission denied') }] });
+    expect(cachedForApplication(secret)).toBe(false);
+  });
+
+  it('warm-up caches a read for /query: the next /query of it is served from the cache', async () => {
+    const labels = 'SELECT label FROM visible WHERE id < 3 ORDER BY id';
+    const warmed = await post('/cache/warm-up', { queries: [labels] });
+    expect(await warmed.json()).toMatchObject({ warmed: 1, results: [{ query: labels, status: 'cached' }] });
+    const response = await post('/query', { sql: labels });
+    expect(await response.json()).toMatchObject({ rows: [{ label: 'row 1' }, { label: 'row 2' }], applied: { cache: 'hit' } });
+  });
+});
