@@ -85,6 +85,27 @@ export interface ExportedEntry {
   addLatencyCountsAtOrBelow(limitsMs: readonly number[], into: number[]): void;
 }
 
+/**
+ * One fingerprint's counters over a window, read without merging a histogram: what alert rules scan
+ * over thousands of fingerprints every few seconds. Latency is read from the window's slots in place.
+ */
+export interface WindowCounters {
+  fingerprint: Fingerprint;
+  normalized: string;
+  calls: number;
+  errors: number;
+  slow: number;
+  cacheHits: number;
+  cacheMisses: number;
+  totalMs: number;
+  /** Adds to `into[k]` the window's samples at most `limitsMs[k]` ms (ascending). */
+  addLatencyCountsAtOrBelow(limitsMs: readonly number[], into: number[]): void;
+  /** Merges the window's latencies into `target` (at most as fine as the window's precision). */
+  mergeLatencyInto(target: LogLinearHistogram): void;
+  /** The full statistics of the window (merges its slots: for the few fingerprints shown as evidence). */
+  stats(): FingerprintStats;
+}
+
 /** A rolling window the recorder keeps: the current minute, the last 5 minutes, the last hour. */
 export type WindowMinutes = 1 | 5 | 60;
 
@@ -385,6 +406,52 @@ export class QueryRecorder {
     }
     active.sort((a, b) => b.totalMs - a.totalMs);
     return active.slice(0, limit).map(({ entry, slots }) => this.slotStats(entry, QueryRecorder.mergeSlots(slots, minutes)));
+  }
+
+  /** Every fingerprint active in a window, as counters (no histogram merged); see `WindowCounters`. */
+  windowCounters(minutes: WindowMinutes, now: number = Date.now()): WindowCounters[] {
+    const counters: WindowCounters[] = [];
+    for (const entry of this.entries.values()) {
+      const slots = QueryRecorder.windowSlots(entry, minutes, now);
+      let calls = 0;
+      let errors = 0;
+      let slow = 0;
+      let cacheHits = 0;
+      let cacheMisses = 0;
+      let totalMs = 0;
+      for (const slot of slots) {
+        calls += slot.calls;
+        errors += slot.errors;
+        slow += slot.slow;
+        cacheHits += slot.cacheHits;
+        cacheMisses += slot.cacheMisses;
+        totalMs += slot.latency.totalMs;
+      }
+      if (calls === 0) continue;
+      counters.push({
+        fingerprint: entry.fingerprint,
+        normalized: entry.normalized,
+        calls,
+        errors,
+        slow,
+        cacheHits,
+        cacheMisses,
+        totalMs,
+        addLatencyCountsAtOrBelow: (limitsMs, into) => {
+          for (const slot of slots) slot.latency.addCountsAtOrBelow(limitsMs, into);
+        },
+        mergeLatencyInto: (target) => {
+          for (const slot of slots) target.merge(slot.latency);
+        },
+        stats: () => this.slotStats(entry, QueryRecorder.mergeSlots(slots, minutes)),
+      });
+    }
+    return counters;
+  }
+
+  /** The precision of a window's histograms (what `mergeLatencyInto` targets may have at most). */
+  static precisionOf(minutes: WindowMinutes): number {
+    return QueryRecorder.windowPrecision(minutes);
   }
 
   /** All fingerprints' counters over a window, merged (for alert rules over the whole workload). */

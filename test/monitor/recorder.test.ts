@@ -54,6 +54,37 @@ describe('QueryRecorder', () => {
     expect(recorder.snapshot()[0]!.calls).toBe(20_000);
   });
 
+  it('gives the same window counters without merging as window() and windowHistogram() do by merging', () => {
+    const recorder = new QueryRecorder({ slowThresholdMs: 20 });
+    let seed = 11;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    let at = T0;
+    for (let index = 0; index < 5_000; index += 1) {
+      at += Math.floor(random() * 3_000);
+      const name = `q${Math.floor(random() * 12)}`;
+      recorder.record({ fingerprint: fp(name), normalized: name, durationMs: 0.1 + random() * random() * 60, rows: 1, failed: random() < 0.05, cache: random() < 0.5 ? 'hit' : 'miss', at });
+    }
+    for (const minutes of [1, 5, 60] as const) {
+      const merged = new Map(recorder.window(minutes, at).map((stats) => [stats.fingerprint, stats]));
+      const counters = recorder.windowCounters(minutes, at);
+      expect(counters).toHaveLength(merged.size);
+      for (const entry of counters) {
+        const stats = merged.get(entry.fingerprint)!;
+        expect([entry.calls, entry.errors, entry.slow, entry.cacheHits, entry.cacheMisses]).toEqual([stats.calls, stats.errors, stats.slow, stats.cacheHits, stats.cacheMisses]);
+        expect(entry.totalMs).toBeCloseTo(stats.totalMs, 6);
+        expect(entry.stats()).toEqual(stats);
+        const limits = [0.5, 5, 20, 50];
+        const counts = limits.map(() => 0);
+        entry.addLatencyCountsAtOrBelow(limits, counts);
+        const histogram = recorder.windowHistogram(entry.fingerprint, minutes, at)!;
+        const expected = limits.map((limit) => histogram.countAtOrBelow(limit));
+        // The hour window's merge is at 64 buckets; read in place, its live minutes keep 128: only the limit's own bucket may differ.
+        if (minutes === 60) counts.forEach((count, k) => expect(Math.abs(count - expected[k]!)).toBeLessThanOrEqual(Math.max(1, 0.02 * entry.calls)));
+        else expect(counts).toEqual(expected);
+      }
+    }
+  });
+
   it('folds fingerprints beyond the cap into "other" without losing calls', () => {
     const recorder = new QueryRecorder({ maxFingerprints: 3 });
     for (let i = 0; i < 10; i += 1) recorder.record({ fingerprint: fp(`q${i}`), normalized: `SELECT ${i}`, durationMs: 1, rows: 2, failed: false, at: T0 });
