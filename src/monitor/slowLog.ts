@@ -76,6 +76,9 @@ function redactPlanText(text: string): string {
   return text.replace(/'(?:[^']|'')*'/g, "'?'").replace(/(?<![\w$.])-?\d+(?:\.\d+)?(?![\w.])/g, '?');
 }
 
+/** Fingerprints remembered as already explained. */
+const MAX_EXPLAINED_FINGERPRINTS = 10_000;
+
 /** Individual slow executions, newest last, with parameters redacted and a sampled plan per fingerprint. */
 export class SlowQueryLog {
   private readonly entries: SlowQueryEntry[] = [];
@@ -138,7 +141,9 @@ export class SlowQueryLog {
   private sampleExplain(entry: SlowQueryEntry, sql: string | undefined, params: unknown[], keepValues: boolean): void {
     const explain = this.options.explain;
     if (!explain || !sql || this.explained.has(entry.fingerprint)) return;
-    // Only the first slow execution of a fingerprint pays for a plan: EXPLAIN is a round trip.
+    // Only the first slow execution of a fingerprint pays for a plan: EXPLAIN is a round trip. The set is
+    // bounded like the recorder's table: past it the oldest fingerprint may be explained once more.
+    if (this.explained.size >= MAX_EXPLAINED_FINGERPRINTS) this.explained.delete(this.explained.values().next().value!);
     this.explained.add(entry.fingerprint);
     const work = explain(sql, params)
       .then((result) => {
