@@ -1,24 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { marketWorkload } from '../../bench/workloads/market.js';
 import { loadWorkload, quietProgress } from '../../bench/workloads/workload.js';
-import { buildProgram } from '../../src/cli/main.js';
+import { runCli as run } from '../support/cliProgram.js';
 import { openDriver } from '../../src/db/openDriver.js';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
-
-async function run(args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram().parseAsync(['node', 'qopt', ...args]);
-  } finally {
-    write.mockRestore();
-  }
-  return chunks.join('');
-}
 
 describe('qopt top / slow / alerts', () => {
   let schema: TestSchema;

@@ -1,21 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../support/cliProgram.js';
 import { startTestService } from '../server/support.js';
 import type { TestService } from '../server/support.js';
-
-async function run(args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram().parseAsync(['node', 'qopt', ...args]);
-  } finally {
-    write.mockRestore();
-  }
-  return chunks.join('');
-}
 
 // `qopt top|slow|alerts --service URL` read what a running service saw, not this process.
 describe('qopt top / slow / alerts --service', () => {
