@@ -1,22 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_URL } from '../support/postgres.js';
+import { withClient } from '../support/postgres.js';
 import { startTestService } from './support.js';
 import type { TestService } from './support.js';
 
 const ROLE = `qopt_clientsql_${randomBytes(3).toString('hex')}`;
 const TIMEOUT_MS = 300;
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = withClient;
 
 // Endpoints other than /query that run a client's statement run it as /query would: no more rights, no more time.
 describe("client SQL outside /query runs under the operator's role and statement timeout", () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { runElsewhere } from '../support/postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver, DuckDbStatementRefusedError, DuckDbTimeoutError, StaleCopyError } from '../../src/db/duckdbDriver.js';
 import { copyFreshness, syncTablesToDuckDb } from '../../src/db/duckdbSync.js';
@@ -13,24 +13,12 @@ const DUCKDB_PATH = join(dir, 'analytics.duckdb');
 /** The operator's statement timeout of POST /query, which the DuckDB side of /query/hybrid obeys too. */
 const TIMEOUT_MS = 1000;
 
-/** Writes through a connection of its own and publishes its statistics at once (as PostgreSQL does within a second). */
-async function writeElsewhere(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-    await client.query('SELECT pg_stat_force_next_flush()');
-  } finally {
-    await client.end();
-  }
-}
-
 describe('DuckDB analytics copy and hybrid queries', () => {
   let service: TestService;
 
   beforeAll(async () => {
     service = await startTestService({ database: { duckdbPath: DUCKDB_PATH }, server: { queryStatementTimeoutMs: TIMEOUT_MS } }, 'qopt_srvd');
-    await writeElsewhere(
+    await runElsewhere(
       service.schema.url,
       `CREATE TABLE accounts (id bigint PRIMARY KEY, region text NOT NULL, opened date NOT NULL, balance numeric(12,2), active boolean, note text);
        INSERT INTO accounts SELECT i, (ARRAY['north','south','east'])[i % 3 + 1], date '2024-01-01' + i, i * 1.25, i % 2 = 0,
@@ -131,7 +119,7 @@ describe('DuckDB analytics copy and hybrid queries', () => {
   });
 
   it('detects a stale copy after a committed write from another connection and refuses it (409) unless allowed', async () => {
-    await writeElsewhere(service.schema.url, "UPDATE accounts SET balance = 0 WHERE id = 1");
+    await runElsewhere(service.schema.url, "UPDATE accounts SET balance = 0 WHERE id = 1");
     const stale = await copyFreshness(service.qo.driver, await (await service.qo.duckdb()).syncedTables());
     expect(stale.find((entry) => entry.table === 'accounts')?.fresh).toBe(false);
     expect(stale.find((entry) => entry.table === 'regions')?.fresh).toBe(true);
@@ -155,7 +143,7 @@ describe('DuckDB analytics copy and hybrid queries', () => {
     // Another file, so this stale copy leaves the service's own alone (test/server/duckdbHybrid.test.ts re-syncs that one).
     const path = join(dir, 'resync.duckdb');
     await syncTablesToDuckDb(service.qo.driver, path, ['regions']);
-    await writeElsewhere(service.schema.url, "UPDATE regions SET manager = 'Di' WHERE name = 'east'");
+    await runElsewhere(service.schema.url, "UPDATE regions SET manager = 'Di' WHERE name = 'east'");
     const freshness = async () => {
       const duck = await DuckDbDriver.open(path, { readOnly: true });
       try {

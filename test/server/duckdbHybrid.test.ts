@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { runElsewhere } from '../support/postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../../src/db/driver.js';
 import { StaleCopyError } from '../../src/db/duckdbDriver.js';
@@ -12,18 +12,6 @@ import type { TestService } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qopt-hybrid-'));
 const DUCKDB_PATH = join(dir, 'analytics.duckdb');
-
-/** Runs SQL on a connection of its own and publishes its statistics at once (as PostgreSQL does within a second). */
-async function runElsewhere(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-    await client.query('SELECT pg_stat_force_next_flush()');
-  } finally {
-    await client.end();
-  }
-}
 
 /** Waits until PostgreSQL's statistics count `updates` updates of `table`: its generation stamp has stopped moving. */
 async function untilPublished(driver: Driver, table: string, updates: number): Promise<void> {

@@ -1,23 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqlAnalysis } from '../../src/sql/analyze.js';
-import { DATABASE_URL } from '../support/postgres.js';
+import { withClient } from '../support/postgres.js';
 import { startTestService } from './support.js';
 import type { TestService } from './support.js';
 
 const ROLE = `qopt_reader_${randomBytes(3).toString('hex')}`;
 const TIMEOUT_MS = 300;
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = withClient;
 
 function parseNdjson(text: string): unknown[] {
   return text

@@ -1,24 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_URL } from '../support/postgres.js';
+import { withClient } from '../support/postgres.js';
 import { startTestService, TOKEN } from './support.js';
 import type { TestService } from './support.js';
 
 const ROLE = `qopt_session_${randomBytes(3).toString('hex')}`;
 const TIMEOUT_MS = 4321;
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = withClient;
 
 interface SessionState {
   who: string;
