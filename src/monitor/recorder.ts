@@ -243,6 +243,20 @@ function mergeSlot(target: Slot, slot: Slot): void {
   target.cacheMisses += slot.cacheMisses;
 }
 
+/** A window's counters summed over its slots, latency total included (no histogram merged). */
+function slotCounters(slots: readonly Slot[]): { calls: number; errors: number; slow: number; cacheHits: number; cacheMisses: number; totalMs: number } {
+  const totals = { calls: 0, errors: 0, slow: 0, cacheHits: 0, cacheMisses: 0, totalMs: 0 };
+  for (const slot of slots) {
+    totals.calls += slot.calls;
+    totals.errors += slot.errors;
+    totals.slow += slot.slow;
+    totals.cacheHits += slot.cacheHits;
+    totals.cacheMisses += slot.cacheMisses;
+    totals.totalMs += slot.latency.totalMs;
+  }
+  return totals;
+}
+
 function addToSlot(slot: Slot, duration: number, error: number, slow: number, rows: number, hit: number, miss: number): void {
   slot.latency.record(duration);
   slot.calls += 1;
@@ -396,12 +410,7 @@ export class QueryRecorder {
     const active: Array<{ entry: Entry; slots: Slot[]; totalMs: number }> = [];
     for (const entry of this.entries.values()) {
       const slots = QueryRecorder.windowSlots(entry, minutes, now);
-      let calls = 0;
-      let totalMs = 0;
-      for (const slot of slots) {
-        calls += slot.calls;
-        totalMs += slot.latency.totalMs;
-      }
+      const { calls, totalMs } = slotCounters(slots);
       if (calls > 0) active.push({ entry, slots, totalMs });
     }
     active.sort((a, b) => b.totalMs - a.totalMs);
@@ -413,30 +422,12 @@ export class QueryRecorder {
     const counters: WindowCounters[] = [];
     for (const entry of this.entries.values()) {
       const slots = QueryRecorder.windowSlots(entry, minutes, now);
-      let calls = 0;
-      let errors = 0;
-      let slow = 0;
-      let cacheHits = 0;
-      let cacheMisses = 0;
-      let totalMs = 0;
-      for (const slot of slots) {
-        calls += slot.calls;
-        errors += slot.errors;
-        slow += slot.slow;
-        cacheHits += slot.cacheHits;
-        cacheMisses += slot.cacheMisses;
-        totalMs += slot.latency.totalMs;
-      }
-      if (calls === 0) continue;
+      const totals = slotCounters(slots);
+      if (totals.calls === 0) continue;
       counters.push({
         fingerprint: entry.fingerprint,
         normalized: entry.normalized,
-        calls,
-        errors,
-        slow,
-        cacheHits,
-        cacheMisses,
-        totalMs,
+        ...totals,
         addLatencyCountsAtOrBelow: (limitsMs, into) => {
           for (const slot of slots) slot.latency.addCountsAtOrBelow(limitsMs, into);
         },
