@@ -74,7 +74,7 @@ export type { TierStats } from './cache/tiers/memory.js';
 export type { HottestWarmUpOptions, WarmUpReport } from './cache/warmUp.js';
 export type { Exemplar } from './cache/exemplars.js';
 export { installCapture, removeCapture, capturedTables, CAPTURE_CHANNEL } from './cache/capture/install.js';
-export { CacheUsageError, CaptureError } from './cache/errors.js';
+export { CacheUsageError, CaptureError, RedisTimeoutError } from './cache/errors.js';
 export { adviseIndexes } from './advise/advisor.js';
 export type { AdviseOptions, AdviceReport, IndexRecommendation, QueryPrediction } from './advise/advisor.js';
 export type { AdvisorBudget } from './advise/selection.js';

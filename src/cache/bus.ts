@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { RedisTier } from './tiers/redis.js';
 
 /** One invalidation as it travels between instances. */
 export interface InvalidationMessage {
@@ -28,7 +29,7 @@ export class InvalidationBus {
   private readonly waiting = new Map<string, { acks: number; expected: number; done: () => void }>();
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: Pick<RedisTier, 'client' | 'publish'>,
     keyPrefix: string,
     private readonly ackTimeoutMs: number,
     private readonly apply: (message: InvalidationMessage) => void,
@@ -36,7 +37,7 @@ export class InvalidationBus {
   ) {
     this.channel = `${keyPrefix}{qopt}:invalidate`;
     this.ackChannel = `${keyPrefix}{qopt}:ack:${this.instanceId}`;
-    this.subscriber = publisher.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    this.subscriber = publisher.client.duplicate({ enableOfflineQueue: true });
     this.subscriber.on('error', () => undefined);
     let connectedOnce = false;
     // After a reconnect of the subscription, messages sent meanwhile are lost: the owner drops what could be stale.

@@ -13,3 +13,10 @@ export class CaptureError extends QoptError {
     super('CACHE_CAPTURE', message, { cause });
   }
 }
+
+/** A Redis call of the shared tier did not answer within `redis.commandTimeoutMs`; the cache treats it as a miss. */
+export class RedisTimeoutError extends QoptError {
+  constructor(timeoutMs: number) {
+    super('REDIS_TIMEOUT', `Redis did not answer within ${timeoutMs} ms`);
+  }
+}

@@ -148,7 +148,7 @@ export class QueryCache {
       onAvailability: (available) => this.onRedisAvailability(available),
     });
     this.bus = new InvalidationBus(
-      this.redis.client,
+      this.redis,
       config.redis.keyPrefix,
       config.redis.commandTimeoutMs * 4,
       (message) => this.applyLocally(message),

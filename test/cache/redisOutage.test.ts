@@ -58,3 +58,37 @@ describe('Redis killed mid-run', () => {
     expect(b.cache.stats().l2!.hits).toBeGreaterThan(0);
   }, 30_000);
 });
+
+describe('Redis frozen mid-run (connections open, no answers)', () => {
+  it('bounds every call by the command timeout, opens the breaker, and uses Redis again when it answers', async () => {
+    const frozen = await startRedisServer(await freePort());
+    const c = await createOptimizer({ database: { url: schema.url }, redis: { url: frozen.url, keyPrefix: 'frozen:', commandTimeoutMs: 100 }, cache: { changeCapture: false, l1SizeMb: 0 } });
+    try {
+      await c.query(byId, [3]);
+      await eventually(() => c.cache.stats().l2!.stores > 0);
+      expect((await c.query(byId, [3])).rows).toEqual([{ balance: 100 }]);
+      expect(c.cache.stats().l2!.hits).toBe(1);
+
+      frozen.pause();
+      // Every read still answers, from the database, while the lookups time out and then the breaker opens.
+      for (let i = 0; i < 5; i += 1) expect((await c.query(byId, [3])).rows).toEqual([{ balance: 100 }]);
+      expect(c.cache.stats().l2!.errors).toBeGreaterThanOrEqual(3);
+      expect(c.cache.stats().l2!.available).toBe(false);
+      expect(c.cache.stats().l2!.hits).toBe(1);
+
+      frozen.resume();
+      await eventually(async () => {
+        await c.query(byId, [3]);
+        return c.cache.stats().l2!.available;
+      }, 50);
+      await eventually(async () => {
+        await c.query(byId, [3]);
+        return c.cache.stats().l2!.hits > 1;
+      }, 50);
+    } finally {
+      frozen.resume();
+      await c.close();
+      await frozen.kill();
+    }
+  }, 30_000);
+});

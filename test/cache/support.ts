@@ -44,6 +44,10 @@ export interface RedisProcess {
   url: string;
   port: number;
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, like a Redis stuck in a long command. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
 }
 
 /** Starts `redis-server` on a port and resolves when it accepts connections. */
@@ -74,6 +78,8 @@ export async function startRedisServer(port: number): Promise<RedisProcess> {
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       }),
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
   };
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { circuitBreaker, CircuitState, ConsecutiveBreaker, handleAll } from 'cockatiel';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import { redisGlobOf } from '../glob.js';
+import { CallDeadlines } from './callDeadlines.js';
 import { emptyTierStats } from './memory.js';
 import type { TierStats } from './memory.js';
 
@@ -65,6 +66,13 @@ export class RedisTier {
   private readonly entryPrefix: string;
   private readonly leasePrefix: string;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly deadlines: CallDeadlines;
+  // True while the breaker is closed and the last call succeeded: calls then skip cockatiel's async wrappers
+  // (~3 µs of a ~100 µs hit). A failure goes to the breaker as if it had run the call, and calls go through
+  // it again until one succeeds, so its consecutive-failure count is the one it would keep itself.
+  private healthy = true;
+  private readonly counterKeyLists = new WeakMap<readonly string[], string[]>();
+  private probe: NodeJS.Timeout | null = null;
   private available = false;
   private everAvailable = false;
   private closing = false;
@@ -78,7 +86,7 @@ export class RedisTier {
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: options.commandTimeoutMs,
+      // No `commandTimeout`: it arms a timer per command. `run` bounds every call with one sweeping timer.
       connectTimeout: Math.max(options.commandTimeoutMs * 4, 1000),
       maxRetriesPerRequest: 0,
       retryStrategy: () => 500,
@@ -93,8 +101,26 @@ export class RedisTier {
       halfOpenAfter: options.breakerHalfOpenMs ?? 1000,
       breaker: new ConsecutiveBreaker(options.breakerFailures ?? 3),
     });
-    this.breaker.onBreak(() => this.setAvailable(false));
-    this.breaker.onReset(() => this.setAvailable(this.client.status === 'ready'));
+    this.breaker.onBreak(() => {
+      this.setAvailable(false);
+      this.scheduleProbe();
+    });
+    this.breaker.onReset(() => {
+      this.healthy = true;
+      this.setAvailable(this.client.status === 'ready');
+    });
+    this.deadlines = new CallDeadlines(options.commandTimeoutMs);
+  }
+
+  // While the tier is unavailable nothing calls Redis, so an open breaker would never be tried again:
+  // after the half-open delay one PING goes through it, and a failed one opens it (and schedules) again.
+  private scheduleProbe(): void {
+    if (this.probe !== null || this.closing) return;
+    this.probe = setTimeout(() => {
+      this.probe = null;
+      this.run(() => this.client.ping()).catch(() => undefined);
+    }, this.options.breakerHalfOpenMs ?? 1000);
+    this.probe.unref();
   }
 
   /** Connects; a Redis that is down is not an error (the tier reconnects in the background). */
@@ -122,14 +148,41 @@ export class RedisTier {
     this.options.onAvailability?.(available);
   }
 
-  /** Runs one Redis call through the breaker; throws when Redis failed or the breaker is open. */
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one Redis call within the command timeout and through the breaker; throws when Redis failed,
+   * did not answer in time (RedisTimeoutError) or the breaker is open.
+   */
+  run<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.healthy) return this.runThroughBreaker(call);
+    let started: Promise<T>;
     try {
-      return await this.breaker.execute(call);
+      started = call();
+    } catch (error) {
+      return Promise.reject(error as Error).catch((failure: unknown) => this.failed(failure));
+    }
+    return this.deadlines.track(started).catch((error: unknown) => this.failed(error));
+  }
+
+  private failed(error: unknown): never {
+    this.stats.errors += 1;
+    if (this.healthy) {
+      this.healthy = false;
+      // Counted by the breaker as a failure of a call it ran (it may open now).
+      this.breaker.execute(() => Promise.reject(error as Error)).catch(() => undefined);
+    }
+    throw error;
+  }
+
+  private async runThroughBreaker<T>(call: () => Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await this.breaker.execute(() => this.deadlines.track(call()));
     } catch (error) {
       this.stats.errors += 1;
       throw error;
     }
+    if (this.breaker.state === CircuitState.Closed) this.healthy = true;
+    return value;
   }
 
   /** The Redis key of an entry. */
@@ -137,8 +190,14 @@ export class RedisTier {
     return this.entryPrefix + key;
   }
 
+  // Memoized per fields array: a read's counter layout is built once per statement where it can be.
   private counterKeys(fields: readonly string[]): string[] {
-    return fields.map((field) => this.counterPrefix + field);
+    let keys = this.counterKeyLists.get(fields);
+    if (keys === undefined) {
+      keys = fields.map((field) => this.counterPrefix + field);
+      this.counterKeyLists.set(fields, keys);
+    }
+    return keys;
   }
 
   /**
@@ -216,9 +275,16 @@ export class RedisTier {
     return { ...this.stats };
   }
 
+  /** Publishes on a channel (through the timeout and the breaker); resolves to the number of receivers. */
+  publish(channel: string, message: string): Promise<number> {
+    return this.run(() => this.client.publish(channel, message));
+  }
+
   /** Closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.probe !== null) clearTimeout(this.probe);
+    this.deadlines.close();
     this.client.disconnect();
   }
 }
