@@ -97,8 +97,31 @@ function rowScopeOf(
   return null;
 }
 
+function involvesParameter(value: PredicateValue): boolean {
+  return value.kind === 'parameter' || (value.kind === 'list' && value.items.some(involvesParameter));
+}
+
+/** True when a read's row scope may come from its parameters, so its dependencies differ from call to call. */
+function scopeMayUseParameters(analysis: SqlAnalysis): boolean {
+  return analysis.statements.some((statement) =>
+    (statement.predicates as readonly Predicate[]).some((predicate) => EQUALITY_OPS.has(predicate.op) && involvesParameter(predicate.value)),
+  );
+}
+
+// The dependencies of reads whose parameters cannot change them, built once per (memoized, frozen) analysis:
+// an L2 hit pays for them on every call otherwise.
+const fixedReadDependencies = new WeakMap<SqlAnalysis, readonly GenerationRef[]>();
+
 /** What a cacheable read depends on, as precisely as its text and parameters allow. */
-export function readDependencies(analysis: SqlAnalysis, params: readonly unknown[], tags: readonly string[] = []): GenerationRef[] {
+export function readDependencies(analysis: SqlAnalysis, params: readonly unknown[], tags: readonly string[] = []): readonly GenerationRef[] {
+  const fixed = tags.length === 0 ? fixedReadDependencies.get(analysis) : undefined;
+  if (fixed !== undefined) return fixed;
+  const refs = buildReadDependencies(analysis, params, tags);
+  if (tags.length === 0 && !scopeMayUseParameters(analysis)) fixedReadDependencies.set(analysis, Object.freeze(refs));
+  return refs;
+}
+
+function buildReadDependencies(analysis: SqlAnalysis, params: readonly unknown[], tags: readonly string[]): GenerationRef[] {
   const refs: GenerationRef[] = [{ add: ALL_COUNTER }];
   for (const tag of tags) refs.push({ add: tagCounter(tag) });
   for (const statement of analysis.statements) {

@@ -28,9 +28,11 @@ export class Exemplars {
 
   /** Notes that `key` (the cache key of `sql` + `params`) of shape `fingerprint` was loaded just now. */
   note(fingerprint: string, key: string, sql: string, params: readonly unknown[]): void {
+    const recent = this.byShape.get(fingerprint);
+    // Already the most recent instance (a read repeated from L2): nothing to copy or move.
+    if (recent?.[0]?.key === key) return;
     // A copy: the caller may reuse its parameter array for its next query.
     const instance: Recent = { key, sql, params: [...params] };
-    const recent = this.byShape.get(fingerprint);
     if (!recent) {
       this.byShape.set(fingerprint, [instance]);
       return;

@@ -49,3 +49,44 @@ export class LocalGenerations {
     return this.counters.size;
   }
 }
+
+/** The distinct counters some refs read, and where each ref's counters sit among them. */
+export interface CounterLayout {
+  readonly fields: readonly string[];
+  readonly add: readonly number[];
+  /** -1: the ref has no `sub` counter. */
+  readonly sub: readonly number[];
+}
+
+const layouts = new WeakMap<readonly GenerationRef[], CounterLayout>();
+
+/** The layout of `refs` (memoized per refs array: a read's refs are built once per statement where they can be). */
+export function counterLayoutOf(refs: readonly GenerationRef[]): CounterLayout {
+  let layout = layouts.get(refs);
+  if (layout !== undefined) return layout;
+  const fields: string[] = [];
+  const position = new Map<string, number>();
+  const indexOf = (name: string): number => {
+    let index = position.get(name);
+    if (index === undefined) {
+      index = fields.push(name) - 1;
+      position.set(name, index);
+    }
+    return index;
+  };
+  const add = refs.map((ref) => indexOf(ref.add));
+  const sub = refs.map((ref) => (ref.sub === undefined ? -1 : indexOf(ref.sub)));
+  layout = { fields, add, sub };
+  layouts.set(refs, layout);
+  return layout;
+}
+
+/** The snapshot of a layout's refs from its counters' values (in `layout.fields` order). */
+export function snapshotFromCounters(layout: CounterLayout, counters: readonly number[]): GenerationSnapshot {
+  const out = new Array<number>(layout.add.length);
+  for (let i = 0; i < out.length; i += 1) {
+    const sub = layout.sub[i]!;
+    out[i] = (counters[layout.add[i]!] ?? 0) - (sub < 0 ? 0 : (counters[sub] ?? 0));
+  }
+  return out;
+}

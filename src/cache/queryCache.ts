@@ -11,8 +11,8 @@ import { Exemplars } from './exemplars.js';
 import type { StoredEntry } from './codec.js';
 import { ALL_COUNTER, readDependencies, tableCounters, tagCounter, writeBumps } from './dependencies.js';
 import type { GenerationRef } from './dependencies.js';
-import { LocalGenerations, sameSnapshot, snapshotOf } from './generations.js';
-import type { GenerationSnapshot } from './generations.js';
+import { counterLayoutOf, LocalGenerations, sameSnapshot, snapshotFromCounters } from './generations.js';
+import type { CounterLayout, GenerationSnapshot } from './generations.js';
 import { CacheKeys } from './keys.js';
 import type { CacheKey, EntryKeys } from './keys.js';
 import { globToRegExp } from './glob.js';
@@ -69,21 +69,6 @@ interface Flight {
 
 const LEASE_POLL_MS = 5;
 const MAX_WARNINGS = 20;
-
-function fieldsOf(refs: readonly GenerationRef[]): string[] {
-  const fields = new Set<string>();
-  for (const ref of refs) {
-    fields.add(ref.add);
-    if (ref.sub !== undefined) fields.add(ref.sub);
-  }
-  return [...fields];
-}
-
-function snapshotFromLookup(refs: readonly GenerationRef[], fields: readonly string[], seen: RedisLookup): GenerationSnapshot {
-  const values = new Map<string, number>();
-  fields.forEach((field, i) => values.set(field, seen.counters[i] ?? 0));
-  return snapshotOf(refs, (name) => values.get(name) ?? 0);
-}
 
 function stillValid(local: LocalGenerations, refs: readonly GenerationRef[], snapshot: readonly number[]): boolean {
   for (let i = 0; i < refs.length; i += 1) {
@@ -260,10 +245,13 @@ export class QueryCache {
     }
     const refs = dependencies();
     const snapshot = this.local.snapshot(refs);
-    const promise = this.fill(key, refs, snapshot, options, run).finally(() => {
-      if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
-    });
+    const promise = this.fill(key, refs, snapshot, options, run);
     this.flights.set(key.local, { promise, refs, snapshot });
+    // Beside the caller's chain, not in it (a `finally` would add a promise every caller waits through).
+    const landed = () => {
+      if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
+    };
+    promise.then(landed, landed);
     return promise;
   }
 
@@ -274,12 +262,12 @@ export class QueryCache {
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
-    const fields = fieldsOf(refs);
-    let seen = await this.lookupShared(key, refs, fields);
+    const layout = counterLayoutOf(refs);
+    let seen = await this.lookupShared(key, layout);
     if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
-    const fromFile = await this.lookupFile(key, refs, fields, seen.lookup);
+    const fromFile = await this.lookupFile(key, refs, layout, seen.lookup);
     if (fromFile) {
-      const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields } : null;
+      const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields: layout.fields } : null;
       return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
     }
     let leased = false;
@@ -289,14 +277,14 @@ export class QueryCache {
       const deadline = Date.now() + this.leaseMs;
       while (!leased && Date.now() < deadline) {
         await sleep(LEASE_POLL_MS);
-        seen = await this.lookupShared(key, refs, fields);
+        seen = await this.lookupShared(key, layout);
         if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
         if (!seen.lookup) break;
         leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
       }
     }
     try {
-      return await this.runAndStore(key, refs, localSnapshot, seen.lookup, fields, options, run);
+      return await this.runAndStore(key, refs, localSnapshot, seen.lookup, layout, options, run);
     } finally {
       if (leased && this.redis) this.redis.releaseLease(key.full).catch(() => undefined);
     }
@@ -307,7 +295,7 @@ export class QueryCache {
     refs: readonly GenerationRef[],
     localSnapshot: GenerationSnapshot,
     lookup: RedisLookup | null,
-    fields: readonly string[],
+    layout: CounterLayout,
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
@@ -320,7 +308,7 @@ export class QueryCache {
     const now = Date.now();
     const entry: StoredEntry = {
       result,
-      snapshot: lookup ? snapshotFromLookup(refs, fields, lookup) : localSnapshot,
+      snapshot: lookup ? snapshotFromCounters(layout, lookup.counters) : localSnapshot,
       epoch: lookup ? lookup.epoch : this.local.epoch,
       expiresAt: now + ttlMs,
       staleUntil: swrMs > 0 ? now + ttlMs + swrMs : 0,
@@ -330,7 +318,7 @@ export class QueryCache {
     this.storeL1(key, refs, localSnapshot, entry, bytes.length);
     if (lookup && this.redis) {
       this.redis
-        .storeIfUnchanged(key.full, bytes, ttlMs + swrMs, lookup, fields)
+        .storeIfUnchanged(key.full, bytes, ttlMs + swrMs, lookup, layout.fields)
         .then((stored) => {
           if (!stored) this.counters.storesRefused += 1;
         })
@@ -350,21 +338,17 @@ export class QueryCache {
     this.memory.set(key.local, { fullKey: key.full, result: entry.result, refs, snapshot: localSnapshot, expiresAt: entry.expiresAt, staleUntil: entry.staleUntil, costMs: entry.costMs, bytes });
   }
 
-  private async lookupShared(
-    key: EntryKeys,
-    refs: readonly GenerationRef[],
-    fields: readonly string[],
-  ): Promise<{ lookup: RedisLookup | null; hit: StoredEntry | null }> {
+  private async lookupShared(key: EntryKeys, layout: CounterLayout): Promise<{ lookup: RedisLookup | null; hit: StoredEntry | null }> {
     if (!this.redis?.isAvailable) return { lookup: null, hit: null };
     let lookup: RedisLookup;
     try {
-      lookup = await this.redis.lookup(key.full, fields);
+      lookup = await this.redis.lookup(key.full, layout.fields);
     } catch {
       return { lookup: null, hit: null };
     }
     if (lookup.bytes) {
       const entry = this.codec.decode(lookup.bytes);
-      if (entry.epoch === lookup.epoch && Date.now() < entry.expiresAt && sameSnapshot(entry.snapshot, snapshotFromLookup(refs, fields, lookup))) {
+      if (entry.epoch === lookup.epoch && Date.now() < entry.expiresAt && sameSnapshot(entry.snapshot, snapshotFromCounters(layout, lookup.counters))) {
         this.redis.stats.hits += 1;
         this.counters.savedMs += entry.costMs;
         return { lookup, hit: entry };
@@ -377,7 +361,7 @@ export class QueryCache {
   private async lookupFile(
     key: EntryKeys,
     refs: readonly GenerationRef[],
-    fields: readonly string[],
+    layout: CounterLayout,
     lookup: RedisLookup | null,
   ): Promise<{ entry: StoredEntry; bytes: Buffer } | null> {
     if (!this.file) return null;
@@ -385,7 +369,7 @@ export class QueryCache {
     if (this.redis && !lookup) return null;
     const bytes = await this.file.get(key.full);
     const entry = bytes ? this.codec.decode(bytes) : null;
-    const current = lookup ? snapshotFromLookup(refs, fields, lookup) : this.local.snapshot(refs);
+    const current = lookup ? snapshotFromCounters(layout, lookup.counters) : this.local.snapshot(refs);
     const epoch = lookup ? lookup.epoch : this.local.epoch;
     if (!bytes || !entry || entry.epoch !== epoch || Date.now() >= entry.expiresAt || !sameSnapshot(entry.snapshot, current)) {
       this.file.stats.misses += 1;
