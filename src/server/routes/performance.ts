@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
-import { ALERT_METRICS } from '../../monitor/alerts.js';
+import { ALERT_METRICS, alertRuleSchema } from '../../monitor/alerts.js';
 import type { ActiveAlert, AlertMetric } from '../../monitor/alerts.js';
 import type { SlowQueryEntry } from '../../monitor/slowLog.js';
 import type { AutoRewriteSummary } from '../../rewrite/autoRewriter.js';
@@ -25,21 +25,24 @@ export const slowQueriesQuery = z.strictObject({
 });
 
 // The seed's short names of the process metrics, accepted beside the monitor's own.
-const METRIC_ALIASES: Record<string, AlertMetric> = { memory_usage: 'memory_usage_percentage', cpu_usage: 'cpu_usage_percentage' };
+const METRIC_ALIASES = { memory_usage: 'memory_usage_percentage', cpu_usage: 'cpu_usage_percentage' } as const satisfies Record<string, AlertMetric>;
+const ruleField = alertRuleSchema.shape;
 
-/** Body of `POST /performance/create-alert` (the seed's fields; the windows are the recorder's 1, 5 and 60 minutes). */
+/**
+ * Body of `POST /performance/create-alert`: an alert rule (`alertRuleSchema`) without the id the server
+ * assigns, with the seed's metric aliases, its defaults, and bounds on what a client may send.
+ */
 export const createAlertBody = z.strictObject({
+  ...alertRuleSchema.omit({ id: true }).shape,
   metric_type: z
-    .enum([...ALERT_METRICS, 'memory_usage', 'cpu_usage'])
-    .transform((metric): AlertMetric => METRIC_ALIASES[metric] ?? (metric as AlertMetric))
-    .describe('ms for execution_time / p95_latency / p99_latency, percent for the rates and process metrics'),
-  threshold_value: z.number().finite(),
-  comparison_operator: z.enum(['>', '>=', '<', '<=']),
-  window_minutes: z.union([z.literal(1), z.literal(5), z.literal(60)]).default(5),
-  min_occurrences: z.number().int().min(1).max(100_000).default(1),
-  severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+    .union([ruleField.metric_type, z.enum(['memory_usage', 'cpu_usage']).transform((alias) => METRIC_ALIASES[alias])], {
+      error: (issue) => `unknown metric_type "${String(issue.input)}" (one of ${[...ALERT_METRICS, ...Object.keys(METRIC_ALIASES)].join(', ')})`,
+    }),
+  window_minutes: ruleField.window_minutes.default(5),
+  min_occurrences: ruleField.min_occurrences.max(100_000).default(1),
+  severity: ruleField.severity.default('medium'),
   name: z.string().min(1).max(200).optional(),
-  fingerprint: z.string().min(1).max(100).optional().describe('restrict the rule to one query shape'),
+  fingerprint: z.string().min(1).max(100).optional().describe(ruleField.fingerprint.description ?? ''),
 });
 
 /** Query string of `GET /performance/alerts`. */
