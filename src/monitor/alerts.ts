@@ -71,7 +71,7 @@ export interface AlertEvent {
   value: number;
   threshold_value: number;
   comparison_operator: ComparisonOperator;
-  window_minutes: number;
+  window_minutes: AlertRule['window_minutes'];
   occurrences: number;
   at: number;
   /** True for a resolve because the window had no traffic left to judge (its evidence is then empty). */
@@ -116,10 +116,16 @@ export function defaultAlertRules(thresholds: DefaultThresholds): AlertRule[] {
   ];
 }
 
-/** Throws AlertRuleError when a rule cannot be evaluated (the first problem, by field). */
-export function validateAlertRule(rule: AlertRule): void {
+// The rule's fields, and nothing else: what the rule lists and the API answer are the schema's fields.
+function parseAlertRule(rule: AlertRule): AlertRule {
   const result = alertRuleSchema.safeParse(rule);
   if (!result.success) throw new AlertRuleError(result.error.issues[0]!.message);
+  return result.data;
+}
+
+/** Throws AlertRuleError when a rule cannot be evaluated (the first problem, by field). */
+export function validateAlertRule(rule: AlertRule): void {
+  parseAlertRule(rule);
 }
 
 function compare(value: number, operator: ComparisonOperator, threshold: number): boolean {
@@ -193,10 +199,10 @@ export class AlertManager {
     this.resolveAfterClearMs = options.resolveAfterClearMs ?? DEFAULT_RESOLVE_AFTER_CLEAR_MS;
   }
 
-  /** Adds or replaces a rule (validated). */
+  /** Adds or replaces a rule (validated; fields outside the rule's schema are not kept). */
   addRule(rule: AlertRule): void {
-    validateAlertRule(rule);
-    this.rules.set(rule.id, { ...rule });
+    const parsed = parseAlertRule(rule);
+    this.rules.set(parsed.id, parsed);
   }
 
   /** Removes a rule and its firing alert. */
