@@ -51,7 +51,7 @@ const CASES: EndpointCase[] = [
     path: '/optimization/recommendations',
     auth: false,
     authSearch: '?fresh=true',
-    expect: { status: 200, check: (body) => expect(body).toMatchObject({ evaluator: expect.any(String), recommendations: expect.any(Array), generated_at: expect.any(String) }) },
+    expect: { status: 200, check: (body) => expect(body).toMatchObject({ evaluator: expect.any(String), recommendations: expect.any(Array), skipped: expect.any(Array), generated_at: expect.any(String) }) },
     invalid: { search: '?fresh=perhaps', field: 'fresh' },
   },
   {

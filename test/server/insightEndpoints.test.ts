@@ -89,6 +89,14 @@ describe('monitor, cache, advisor and rewrite endpoints, by their effect', () =>
     expect(none.queries).toEqual([]);
   });
 
+  it('GET /performance/slow-queries reports an N+1 loop with the batched statement that replaces it', async () => {
+    await service.qo.withContext('GET /items', async () => {
+      for (let id = 100; id < 112; id += 1) await service.qo.query(byId, [id], { cache: false });
+    });
+    const body = await get('/performance/slow-queries?min_duration_ms=100000');
+    expect(body.n_plus_one).toContainEqual(expect.objectContaining({ where: 'GET /items', batchedSql: expect.stringContaining('ANY') }));
+  });
+
   it('GET /performance/slow-queries lists a slow POST /query, streamed or not: the service runs through the monitor', async () => {
     expect((await service.request('POST', '/api/v1/query', { body: { sql: 'SELECT pg_sleep(0.03) AS slept_in_query' } })).status).toBe(200);
     const streamed = await service.request('POST', '/api/v1/query', { body: { sql: 'SELECT pg_sleep(0.03) AS slept_in_stream', stream: true } });
