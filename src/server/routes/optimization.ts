@@ -5,6 +5,7 @@ import { PgDriver } from '../../db/pgDriver.js';
 import type { Optimizer } from '../../optimizer.js';
 import { migrationSql } from '../../advise/migration.js';
 import type { OptimizationLevel } from '../../analyze/queryAnalyzer.js';
+import type { PredicateValue } from '../../sql/references.js';
 import { RequestValidationError } from '../errors.js';
 import { PolicyDriver, queryPolicyOf } from '../policyDriver.js';
 import { defineRoute } from '../route.js';
@@ -36,11 +37,23 @@ export const freshQuery = z.strictObject({
   fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old); needs the bearer token'),
 });
 
+/** The value side of a simple predicate (`PredicateValue`): a constant, a `$n`, a list of them, or none. */
+const predicateValue: z.ZodType<PredicateValue> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('constant'), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
+    z.strictObject({ kind: z.literal('parameter'), index: z.number().int().min(1) }),
+    z.strictObject({ kind: z.literal('list'), items: z.array(predicateValue) }),
+    z.strictObject({ kind: z.literal('none') }),
+  ]),
+);
+const columnKey = z.strictObject({ table: z.string(), column: z.string() });
+const statementKind = z.enum(['read', 'write', 'ddl', 'transaction', 'other']);
+
 /** Answer of `POST /optimization/analyze-query`: the SQL layer's facts about the statement. */
 export const analyzeQueryResponse = z.strictObject({
   fingerprint: z.string(),
   normalized: z.string(),
-  kind: z.enum(['read', 'write', 'ddl', 'transaction', 'other']),
+  kind: statementKind,
   cacheable: z.boolean(),
   uncacheable_reason: z.string().nullable(),
   tables: z.array(z.string()),
@@ -49,12 +62,12 @@ export const analyzeQueryResponse = z.strictObject({
   parameter_count: z.number().int(),
   statements: z.array(
     z.strictObject({
-      command: z.string(),
-      kind: z.string(),
-      predicates: z.array(z.unknown()),
-      joins: z.array(z.unknown()),
-      order_by: z.array(z.unknown()),
-      group_by: z.array(z.unknown()),
+      command: z.string().describe('the parse-tree node type, e.g. SelectStmt'),
+      kind: statementKind,
+      predicates: z.array(z.strictObject({ ...columnKey.shape, op: z.string(), value: predicateValue })).describe('`column op value` from a top-level AND of a WHERE or JOIN … ON'),
+      joins: z.array(z.strictObject({ left: columnKey, right: columnKey })).describe('equalities between columns of two relations'),
+      order_by: z.array(z.strictObject({ ...columnKey.shape, descending: z.boolean(), nullsFirst: z.boolean().nullable() })),
+      group_by: z.array(columnKey),
       functions: z.array(z.string()),
     }),
   ),
