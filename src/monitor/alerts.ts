@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import { z } from 'zod';
 import { AlertRuleError } from './errors.js';
 import { LogLinearHistogram } from './histogram.js';
 import { QueryRecorder } from './recorder.js';
@@ -20,31 +21,45 @@ export const ALERT_METRICS = [
 ] as const;
 /** One of ALERT_METRICS. */
 export type AlertMetric = (typeof ALERT_METRICS)[number];
-/** The seed's `comparison_operator`. */
-export type ComparisonOperator = '>' | '>=' | '<' | '<=';
-/** The seed's `severity`. */
-export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
+/** The seed's `comparison_operator`s. */
+export const COMPARISON_OPERATORS = ['>', '>=', '<', '<='] as const;
+/** One of COMPARISON_OPERATORS. */
+export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
+/** The seed's `severity`s. */
+export const ALERT_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+/** One of ALERT_SEVERITIES. */
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
-/** An alert rule with the seed's field names (`POST /performance/create-alert`). */
-export interface AlertRule {
-  id: string;
-  name?: string;
-  metric_type: AlertMetric;
-  /** ms for execution_time / p95 / p99, percent for the rates. */
-  threshold_value: number;
-  comparison_operator: ComparisonOperator;
-  /** 1, 5 or 60: the recorder's rolling windows. */
-  window_minutes: number;
-  /**
-   * execution_time: executions beyond the threshold needed in the window; rates and percentiles:
-   * calls (or cache lookups) needed in the window before the rule is judged; process metrics:
-   * consecutive evaluations beyond the threshold.
-   */
-  min_occurrences: number;
-  severity: AlertSeverity;
-  /** Restricts the rule to one fingerprint. */
-  fingerprint?: string;
-}
+const isPositiveInteger = { error: 'min_occurrences must be a positive integer' };
+
+/**
+ * An alert rule with the seed's field names: the one definition behind `AlertRule`, `validateAlertRule`
+ * and the body of `POST /performance/create-alert`. Its messages are the ones `AlertRuleError` carries.
+ */
+export const alertRuleSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  metric_type: z
+    .enum(ALERT_METRICS, { error: (issue) => `unknown metric_type "${String(issue.input)}" (one of ${ALERT_METRICS.join(', ')})` })
+    .describe('ms for execution_time / p95_latency / p99_latency, percent for the rates and process metrics'),
+  comparison_operator: z.enum(COMPARISON_OPERATORS, { error: (issue) => `unknown comparison_operator "${String(issue.input)}" (>, >=, < or <=)` }),
+  window_minutes: z
+    .union([z.literal(1), z.literal(5), z.literal(60)], { error: (issue) => `window_minutes must be 1, 5 or 60 (the recorder's windows), got ${String(issue.input)}` })
+    .describe("the recorder's rolling windows"),
+  threshold_value: z.number({ error: 'threshold_value must be a number' }),
+  min_occurrences: z
+    .number(isPositiveInteger)
+    .int(isPositiveInteger)
+    .min(1, isPositiveInteger)
+    .describe(
+      'execution_time: executions beyond the threshold needed in the window; rates and percentiles: calls (or cache lookups) needed in the window before the rule is judged; process metrics: consecutive evaluations beyond the threshold',
+    ),
+  severity: z.enum(ALERT_SEVERITIES, { error: (issue) => `unknown severity "${String(issue.input)}" (${ALERT_SEVERITIES.join(', ')})` }),
+  fingerprint: z.string().optional().describe('restrict the rule to one query shape'),
+});
+
+/** An alert rule (`POST /performance/create-alert`, `qo.monitor.alerts.addRule`). */
+export type AlertRule = z.infer<typeof alertRuleSchema>;
 
 /** A rule's state change, with what made it fire. */
 export interface AlertEvent {
@@ -56,7 +71,7 @@ export interface AlertEvent {
   value: number;
   threshold_value: number;
   comparison_operator: ComparisonOperator;
-  window_minutes: number;
+  window_minutes: AlertRule['window_minutes'];
   occurrences: number;
   at: number;
   /** True for a resolve because the window had no traffic left to judge (its evidence is then empty). */
@@ -101,15 +116,16 @@ export function defaultAlertRules(thresholds: DefaultThresholds): AlertRule[] {
   ];
 }
 
-const WINDOWS: readonly number[] = [1, 5, 60];
+// The rule's fields, and nothing else: what the rule lists and the API answer are the schema's fields.
+function parseAlertRule(rule: AlertRule): AlertRule {
+  const result = alertRuleSchema.safeParse(rule);
+  if (!result.success) throw new AlertRuleError(result.error.issues[0]!.message);
+  return result.data;
+}
 
-/** Throws AlertRuleError when a rule cannot be evaluated. */
+/** Throws AlertRuleError when a rule cannot be evaluated (the first problem, by field). */
 export function validateAlertRule(rule: AlertRule): void {
-  if (!ALERT_METRICS.includes(rule.metric_type)) throw new AlertRuleError(`unknown metric_type "${rule.metric_type}" (one of ${ALERT_METRICS.join(', ')})`);
-  if (!['>', '>=', '<', '<='].includes(rule.comparison_operator)) throw new AlertRuleError(`unknown comparison_operator "${rule.comparison_operator}" (>, >=, < or <=)`);
-  if (!WINDOWS.includes(rule.window_minutes)) throw new AlertRuleError(`window_minutes must be 1, 5 or 60 (the recorder's windows), got ${rule.window_minutes}`);
-  if (!Number.isFinite(rule.threshold_value)) throw new AlertRuleError('threshold_value must be a number');
-  if (!Number.isInteger(rule.min_occurrences) || rule.min_occurrences < 1) throw new AlertRuleError('min_occurrences must be a positive integer');
+  parseAlertRule(rule);
 }
 
 function compare(value: number, operator: ComparisonOperator, threshold: number): boolean {
@@ -183,10 +199,10 @@ export class AlertManager {
     this.resolveAfterClearMs = options.resolveAfterClearMs ?? DEFAULT_RESOLVE_AFTER_CLEAR_MS;
   }
 
-  /** Adds or replaces a rule (validated). */
+  /** Adds or replaces a rule (validated; fields outside the rule's schema are not kept). */
   addRule(rule: AlertRule): void {
-    validateAlertRule(rule);
-    this.rules.set(rule.id, { ...rule });
+    const parsed = parseAlertRule(rule);
+    this.rules.set(parsed.id, parsed);
   }
 
   /** Removes a rule and its firing alert. */
@@ -264,7 +280,7 @@ export class AlertManager {
   }
 
   private measure(rule: AlertRule, now: number): Measurement {
-    const window = rule.window_minutes as WindowMinutes;
+    const window = rule.window_minutes;
     switch (rule.metric_type) {
       case 'memory_usage_percentage':
         return { value: (process.memoryUsage().rss / totalmem()) * 100, occurrences: 1, judgement: 'judged', evidence: [] };

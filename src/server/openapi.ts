@@ -21,9 +21,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchemaOf(schema: z.ZodType): JsonSchema {
-  // Requests are documented as clients send them (before coercions and defaults apply).
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+// Requests are documented as clients send them (before coercions and defaults apply), answers as the handlers return them.
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
 
@@ -38,7 +38,7 @@ function operationOf(route: ApiRoute<never, never>): JsonSchema {
   const responses: Record<string, unknown> = {
     200: {
       description: 'success',
-      content: { [route.produces ?? 'application/json']: { schema: route.response ? jsonSchemaOf(route.response) : {} } },
+      content: { [route.produces ?? 'application/json']: { schema: jsonSchemaOf(route.response, 'output') } },
     },
   };
   const statuses = new Set<number>([...(route.errors ?? []), 429]);

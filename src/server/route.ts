@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Optimizer } from '../optimizer.js';
@@ -15,10 +16,10 @@ export interface RouteContext<Body, Query> {
 }
 
 /**
- * One endpoint, described once: its schemas validate requests and generate the OpenAPI document.
- * `auth` marks endpoints that change state or run SQL (bearer token required).
+ * One endpoint, described once: its schemas validate requests, type the handler's answer and generate the
+ * OpenAPI document. `auth` marks endpoints that change state or run SQL (bearer token required).
  */
-export interface ApiRoute<Body = unknown, Query = unknown> {
+export interface ApiRoute<Body = unknown, Query = unknown, Response = unknown> {
   method: 'GET' | 'POST';
   /** Path under the API prefix, e.g. `/optimization/status`. */
   path: string;
@@ -29,13 +30,14 @@ export interface ApiRoute<Body = unknown, Query = unknown> {
   authWhen?: (query: Query) => boolean;
   body?: z.ZodType<Body>;
   querystring?: z.ZodType<Query>;
-  /** The success answer's schema (documented in OpenAPI). */
-  response?: z.ZodType;
+  /** The success answer's schema: the handler must return its type, and OpenAPI documents it. */
+  response: z.ZodType<Response>;
   /** Content type of the success answer when it is not JSON. */
   produces?: string;
   /** Answers this endpoint may give besides 200 (documented in OpenAPI). */
   errors?: readonly number[];
-  handler(context: RouteContext<Body, Query>): Promise<unknown>;
+  /** The answer; a stream (NDJSON) is sent as it is, outside the schema. */
+  handler(context: RouteContext<Body, Query>): Promise<NoInfer<Response> | Readable>;
 }
 
 /** What every route area is built from. */
@@ -50,8 +52,8 @@ export interface ServiceContext {
   insights: ServiceInsights;
 }
 
-/** Declares a route with its body and query types inferred from the schemas. */
-export function defineRoute<Body = undefined, Query = undefined>(route: ApiRoute<Body, Query>): ApiRoute<never, never> {
+/** Declares a route with its body, query and answer types inferred from the schemas. */
+export function defineRoute<Body = undefined, Query = undefined, Response = unknown>(route: ApiRoute<Body, Query, Response>): ApiRoute<never, never> {
   return route as unknown as ApiRoute<never, never>;
 }
 

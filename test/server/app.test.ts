@@ -88,9 +88,12 @@ describe('the service', () => {
     expect(text).toContain('qopt_query_calls');
   });
 
-  it('documents every endpoint in OpenAPI with the request schemas generated from the same zod schemas', async () => {
+  it('documents every endpoint in OpenAPI with the request and response schemas generated from the same zod schemas', async () => {
     const document = (await (await service.request('GET', '/api/v1/openapi.json')).json()) as {
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; security?: unknown; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; security?: unknown; responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>
+      >;
     };
     const routes = apiRoutes(await createServiceContext(service.qo));
     expect(routes.length).toBeGreaterThanOrEqual(16);
@@ -101,6 +104,11 @@ describe('the service', () => {
         const { $schema: _ignored, ...expected } = z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
         expect(operation!.requestBody!.content['application/json']!.schema, route.path).toEqual(expected);
       }
+      const { $schema: _ignored, ...answer } = z.toJSONSchema(route.response, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+      const documented = operation!.responses['200']!.content!['application/json']!.schema;
+      expect(documented, route.path).toEqual(answer);
+      expect(documented, route.path).toMatchObject({ type: 'object', properties: expect.any(Object) });
+      expect(Object.keys(documented.properties as object).length, route.path).toBeGreaterThan(0);
       expect(Boolean(operation!.security), route.path).toBe(route.auth);
       if (route.auth) expect(operation!.responses['401'], route.path).toBeDefined();
     }

@@ -6,19 +6,19 @@ import type { TestService } from './support.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
-// The endpoints that act on the monitor, the cache, the advisor and the rewriter, checked by their effect.
+// The endpoints that act on the monitor, the cache, the advisor and the rewriter, checked by their effect;
+// every answer, full of what the workload left, must also be exactly what its response schema says.
 describe('monitor, cache, advisor and rewrite endpoints, by their effect', () => {
   let service: TestService;
-  const post = async (path: string, body: unknown) => {
-    const response = await service.request('POST', `/api/v1${path}`, { body });
+  const answer = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const response = await service.request(method, `/api/v1${path}`, { body });
     expect(response.status, `${path}: ${response.status}`).toBe(200);
-    return (await response.json()) as Json;
+    const json = (await response.json()) as Json;
+    service.parseAnswer(method, `/api/v1${path}`, json);
+    return json;
   };
-  const get = async (path: string) => {
-    const response = await service.request('GET', `/api/v1${path}`);
-    expect(response.status, `${path}: ${response.status}`).toBe(200);
-    return (await response.json()) as Json;
-  };
+  const post = (path: string, body: unknown) => answer('POST', path, body);
+  const get = (path: string) => answer('GET', path);
   const byId = 'SELECT v FROM items WHERE id = $1';
   const cached = (sql: string, params: unknown[]) => service.qo.cache.isCachedLocally(service.qo.analyze(sql), params);
 
@@ -87,6 +87,14 @@ describe('monitor, cache, advisor and rewrite endpoints, by their effect', () =>
     expect(body.by_query.some((shape: { normalized: string; count: number }) => shape.normalized.includes('pg_sleep') && shape.count >= 1)).toBe(true);
     const none = await get('/performance/slow-queries?min_duration_ms=100000');
     expect(none.queries).toEqual([]);
+  });
+
+  it('GET /performance/slow-queries reports an N+1 loop with the batched statement that replaces it', async () => {
+    await service.qo.withContext('GET /items', async () => {
+      for (let id = 100; id < 112; id += 1) await service.qo.query(byId, [id], { cache: false });
+    });
+    const body = await get('/performance/slow-queries?min_duration_ms=100000');
+    expect(body.n_plus_one).toContainEqual(expect.objectContaining({ where: 'GET /items', batchedSql: expect.stringContaining('ANY') }));
   });
 
   it('GET /performance/slow-queries lists a slow POST /query, streamed or not: the service runs through the monitor', async () => {
@@ -158,6 +166,13 @@ describe('monitor, cache, advisor and rewrite endpoints, by their effect', () =>
     expect(await missing.json()).toMatchObject({ field: 'params' });
     const withParams = await post('/optimization/optimize-query', { query: byId, params: [3] });
     expect(withParams).toMatchObject({ level: 3, optimized_query: expect.any(String), caching: { cacheable: true, depends_on: expect.any(Array) } });
+  });
+
+  it('POST /optimization/optimize-query answers the rewrites it verified, each with its proof or the reasons it has none', async () => {
+    const body = await post('/optimization/optimize-query', { query: 'SELECT id, v FROM items WHERE id IN (1, 2, 3)' });
+    const verified = body.rewrites.verified.find((rewrite: Json) => rewrite.rules.includes('in-list-to-any'));
+    expect(verified, JSON.stringify(body.rewrites)).toBeDefined();
+    expect(verified.verdict).toMatchObject({ proven: expect.any(Boolean), before: { totalCost: expect.any(Number) }, after: { totalCost: expect.any(Number) } });
   });
 });
 

@@ -1,8 +1,9 @@
 import { createOptimizer } from '../../src/optimizer.js';
 import type { Optimizer } from '../../src/optimizer.js';
 import type { QoptConfigInput } from '../../src/config.js';
-import { startServer } from '../../src/server/app.js';
+import { API_PREFIX, apiRoutes, createServiceContext, startServer } from '../../src/server/app.js';
 import type { RunningServer } from '../../src/server/app.js';
+import type { ApiRoute } from '../../src/server/route.js';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
 
@@ -18,6 +19,11 @@ export interface TestService {
   schema: TestSchema;
   /** Sends a request; `token: null` sends none. */
   request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  /**
+   * Parses a success answer with the response schema of the route at `path` (`/api/v1/…`, query string allowed).
+   * The schemas are strict objects: a field missing, mistyped or not in the schema throws.
+   */
+  parseAnswer(method: string, path: string, body: unknown): unknown;
   close(): Promise<void>;
 }
 
@@ -31,6 +37,7 @@ export async function startTestService(config: QoptConfigInput = {}, prefix = 'q
     server: { apiToken: TOKEN, ...config.server, host: '127.0.0.1', port: 0 },
   });
   const server = await startServer(qo);
+  const routes: ApiRoute<never, never>[] = apiRoutes(await createServiceContext(qo));
   return {
     qo,
     server,
@@ -45,6 +52,12 @@ export async function startTestService(config: QoptConfigInput = {}, prefix = 'q
         body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       }
       return fetch(`${server.url}${path}`, { method, headers, body });
+    },
+    parseAnswer(method, path, body) {
+      const routePath = path.split('?')[0]!.slice(API_PREFIX.length);
+      const route = routes.find((candidate) => candidate.method === method && candidate.path === routePath);
+      if (!route) throw new Error(`no route ${method} ${routePath}`);
+      return route.response.parse(body);
     },
     async close() {
       await server.close();

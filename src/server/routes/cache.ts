@@ -36,7 +36,67 @@ export const invalidateBody = z.strictObject({
 /** Body of `POST /cache/optimize` (optional, no fields). */
 export const optimizeCacheBody = z.strictObject({}).default({});
 
-type WarmUpOutcome = { query: string; status: 'cached' | 'not_cacheable' | 'failed'; reason?: string };
+const count = z.number().int().min(0);
+
+const tierStats = z.strictObject({ hits: count, misses: count, stores: count, evictions: count, errors: count, bytes: count, entries: count });
+
+/** `qo.cache.stats()` (`CacheStats`): the answer of `GET /cache/statistics`. */
+export const cacheStatsSchema = z.strictObject({
+  enabled: z.boolean(),
+  l1: tierStats,
+  l2: z.strictObject({ ...tierStats.shape, available: z.boolean() }).nullable().describe('null: no Redis tier configured'),
+  l3: tierStats.nullable().describe('null: no file tier configured'),
+  misses: count.describe('reads that ran on the database although cacheable (all tiers missed)'),
+  bypassed: count.describe('reads the cache was told to skip or could not cache'),
+  coalesced: count.describe('misses that joined a load already running for the same key'),
+  staleServed: count.describe('expired entries served while one refresh ran'),
+  storesRefused: count.describe('stores refused because a write committed while the read ran'),
+  invalidations: count,
+  savedMs: z.number().describe('database time the hits did not spend'),
+  hitRatio: z.number().min(0).max(1).describe('hits of all tiers over all cacheable reads'),
+  bus: z.strictObject({ published: count, received: count, ackTimeouts: count, errors: count }).nullable(),
+  capture: z.strictObject({ listening: z.boolean(), notifications: count, reconnects: count, errors: count }).nullable(),
+  pendingBumps: count.describe('invalidations that could not reach Redis and wait to be replayed'),
+  warnings: z.array(z.string()),
+});
+
+const warmUpOutcome = z.strictObject({
+  query: z.string(),
+  status: z.enum(['cached', 'not_cacheable', 'failed']),
+  reason: z.string().optional().describe('why it was not cached'),
+});
+type WarmUpOutcome = z.infer<typeof warmUpOutcome>;
+
+/** Answer of `POST /cache/warm-up`. */
+export const warmUpResponse = z.strictObject({
+  warmed: count.describe('given queries now cached'),
+  results: z.array(warmUpOutcome).describe('one per given query, in order'),
+  hottest: z
+    .strictObject({
+      shapes: count.describe("hot read shapes considered (by the monitor's total time)"),
+      queries: count.describe('instances considered'),
+      warmed: count.describe('instances that ran against the database and were stored'),
+      alreadyCached: count.describe('instances that were still cached (nothing ran)'),
+      failed: count,
+      durationMs: z.number(),
+    })
+    .nullable()
+    .describe('null: hottest was not asked'),
+});
+
+/** Answer of `POST /cache/invalidate`. */
+export const invalidateResponse = z.strictObject({
+  scope: invalidateBody.shape.scope.unwrap(),
+  patterns: z.array(z.string()),
+  entries_removed: count.nullable().describe('counted for key_pattern; null for the scopes invalidated by generation'),
+});
+
+/** Answer of `POST /cache/optimize` (`CacheOptimizeReport` and the statistics after it). */
+export const optimizeCacheResponse = z.strictObject({
+  l1: z.strictObject({ entriesBefore: count, entriesAfter: count, bytesBefore: count, bytesAfter: count, dropped: count }).describe('the memory tier before and after compaction'),
+  advice: z.array(z.string()).describe('findings from the counters, each with the setting to change'),
+  statistics: cacheStatsSchema,
+});
 
 /**
  * Runs one warm-up read as `/query` runs it — under the operator's role and statement timeout, cached under that
@@ -72,6 +132,7 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
       summary: 'Hit ratio, entries and bytes per cache tier',
       tag: 'cache',
       auth: false,
+      response: cacheStatsSchema,
       async handler() {
         return context.qo.cache.stats();
       },
@@ -84,6 +145,7 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
       tag: 'cache',
       auth: true,
       body: warmUpBody,
+      response: warmUpResponse,
       errors: [501],
       async handler({ body }) {
         if (!capabilities.cache) return unavailable('cache');
@@ -100,6 +162,7 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
       tag: 'cache',
       auth: true,
       body: invalidateBody,
+      response: invalidateResponse,
       errors: [501],
       async handler({ body }) {
         if (!capabilities.cache) return unavailable('cache');
@@ -128,6 +191,7 @@ export function cacheRoutes(context: ServiceContext): ApiRoute<never, never>[] {
       tag: 'cache',
       auth: true,
       body: optimizeCacheBody,
+      response: optimizeCacheResponse,
       errors: [501],
       async handler() {
         if (!capabilities.cache) return unavailable('cache');

@@ -23,15 +23,15 @@ export const hybridBody = z.strictObject({
 });
 
 /** Answer of `POST /query/hybrid`. */
-export const hybridResponse = z.object({
-  postgresql: z.object({ rows: z.array(z.record(z.string(), z.unknown())), row_count: z.number().int() }),
-  duckdb: z.object({
+export const hybridResponse = z.strictObject({
+  postgresql: z.strictObject({ rows: z.array(z.record(z.string(), z.unknown())), row_count: z.number().int() }),
+  duckdb: z.strictObject({
     rows: z.array(z.record(z.string(), z.unknown())),
     row_count: z.number().int(),
-    freshness: z.array(z.object({ table: z.string(), fresh: z.boolean(), syncedStamp: z.string(), currentStamp: z.string().nullable() })),
+    freshness: z.array(z.strictObject({ table: z.string(), fresh: z.boolean(), syncedStamp: z.string(), currentStamp: z.string().nullable() })),
   }),
   combined: z.array(z.record(z.string(), z.unknown())).nullable(),
-  execution_time_ms: z.object({ postgresql: z.number(), duckdb: z.number(), total: z.number() }),
+  execution_time_ms: z.strictObject({ postgresql: z.number(), duckdb: z.number(), total: z.number() }),
   cache: z.enum(['hit', 'miss', 'bypass']).describe('hit: both sides from the result cache (they did not run); miss: run and stored; bypass: run, not cached'),
 });
 

@@ -5,6 +5,7 @@ import { PgDriver } from '../../db/pgDriver.js';
 import type { Optimizer } from '../../optimizer.js';
 import { migrationSql } from '../../advise/migration.js';
 import type { OptimizationLevel } from '../../analyze/queryAnalyzer.js';
+import type { PredicateValue } from '../../sql/references.js';
 import { RequestValidationError } from '../errors.js';
 import { PolicyDriver, queryPolicyOf } from '../policyDriver.js';
 import { defineRoute } from '../route.js';
@@ -36,11 +37,23 @@ export const freshQuery = z.strictObject({
   fresh: z.enum(['true', 'false']).transform((value) => value === 'true').default(false).describe('compute now instead of serving the latest answer (at most a minute old); needs the bearer token'),
 });
 
+/** The value side of a simple predicate (`PredicateValue`): a constant, a `$n`, a list of them, or none. */
+const predicateValue: z.ZodType<PredicateValue> = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('constant'), value: z.union([z.string(), z.number(), z.boolean(), z.null()]) }),
+    z.strictObject({ kind: z.literal('parameter'), index: z.number().int().min(1) }),
+    z.strictObject({ kind: z.literal('list'), items: z.array(predicateValue) }),
+    z.strictObject({ kind: z.literal('none') }),
+  ]),
+);
+const columnKey = z.strictObject({ table: z.string(), column: z.string() });
+const statementKind = z.enum(['read', 'write', 'ddl', 'transaction', 'other']);
+
 /** Answer of `POST /optimization/analyze-query`: the SQL layer's facts about the statement. */
-export const analyzeQueryResponse = z.object({
+export const analyzeQueryResponse = z.strictObject({
   fingerprint: z.string(),
   normalized: z.string(),
-  kind: z.enum(['read', 'write', 'ddl', 'transaction', 'other']),
+  kind: statementKind,
   cacheable: z.boolean(),
   uncacheable_reason: z.string().nullable(),
   tables: z.array(z.string()),
@@ -48,27 +61,183 @@ export const analyzeQueryResponse = z.object({
   write_tables: z.array(z.string()),
   parameter_count: z.number().int(),
   statements: z.array(
-    z.object({
-      command: z.string(),
-      kind: z.string(),
-      predicates: z.array(z.unknown()),
-      joins: z.array(z.unknown()),
-      order_by: z.array(z.unknown()),
-      group_by: z.array(z.unknown()),
+    z.strictObject({
+      command: z.string().describe('the parse-tree node type, e.g. SelectStmt'),
+      kind: statementKind,
+      predicates: z.array(z.strictObject({ ...columnKey.shape, op: z.string(), value: predicateValue })).describe('`column op value` from a top-level AND of a WHERE or JOIN … ON'),
+      joins: z.array(z.strictObject({ left: columnKey, right: columnKey })).describe('equalities between columns of two relations'),
+      order_by: z.array(z.strictObject({ ...columnKey.shape, descending: z.boolean(), nullsFirst: z.boolean().nullable() })),
+      group_by: z.array(columnKey),
       functions: z.array(z.string()),
     }),
   ),
 });
 
 /** Answer of `GET /optimization/status`. */
-export const statusResponse = z.object({
+export const statusResponse = z.strictObject({
   status: z.enum(['ok', 'degraded']),
   version: z.string(),
   uptime_seconds: z.number(),
-  database: z.object({ dialect: z.string(), target: z.string(), reachable: z.boolean(), latency_ms: z.number().nullable(), error: z.string().optional() }),
+  database: z.strictObject({ dialect: z.string(), target: z.string(), reachable: z.boolean(), latency_ms: z.number().nullable(), error: z.string().optional() }),
   capabilities: z.record(z.string(), z.boolean()),
-  optimization: z.object({ enabled: z.boolean(), level: z.number(), automatic_rewriting: z.boolean() }),
-  queries: z.object({ fingerprints: z.number().int(), calls: z.number().int(), errors: z.number().int() }),
+  optimization: z.strictObject({ enabled: z.boolean(), level: z.number(), automatic_rewriting: z.boolean() }),
+  queries: z.strictObject({ fingerprints: z.number().int(), calls: z.number().int(), errors: z.number().int() }),
+});
+
+const count = z.number().int().min(0);
+
+/** The planner's estimate of a statement (`CostEstimate`). */
+const costEstimateSchema = z.strictObject({
+  totalCost: z.number(),
+  startupCost: z.number(),
+  estimatedRows: z.number(),
+  actualRows: z.number().nullable().describe('EXPLAIN ANALYZE only'),
+  planningTimeMs: z.number().nullable(),
+  executionTimeMs: z.number().nullable(),
+});
+
+/** An index qopt may propose (`IndexCandidate`), never created until applied. */
+const indexCandidateSchema = z.strictObject({
+  table: z.string(),
+  method: z.enum(['btree', 'gin']),
+  keys: z.array(z.strictObject({ text: z.string(), expression: z.boolean(), descending: z.boolean(), opclass: z.string().nullable() })),
+  include: z.array(z.string()),
+  where: z.string().nullable().describe('partial-index predicate'),
+  origin: z.string(),
+});
+
+/** A rewrite with its proof or the reasons it is not proven (`VerifiedRewrite`). */
+const verifiedRewriteSchema = z.strictObject({
+  rules: z.array(z.string()),
+  sql: z.string(),
+  params: z.array(z.unknown()).describe('the values of its $n placeholders (the client\'s, reordered)'),
+  referenceSql: z.string(),
+  notes: z.array(z.string()),
+  supportingIndexes: z.array(indexCandidateSchema).optional().describe('indexes the rewrite needs; absent when none is needed'),
+  verdict: z.strictObject({
+    proven: z.boolean(),
+    reasons: z.array(z.string()).describe('why it is not proven (empty when proven)'),
+    before: costEstimateSchema,
+    after: costEstimateSchema,
+    costRatio: z.number(),
+    improvementPercent: z.number(),
+    live: z.strictObject({ equal: z.boolean(), rows: count, reason: z.string().optional() }),
+    edge: z.strictObject({ equal: z.boolean(), rows: count, tables: z.record(z.string(), count), reason: z.string().optional() }),
+    supportingIndexes: z
+      .strictObject({
+        statements: z.array(z.string()),
+        before: costEstimateSchema.nullable(),
+        after: costEstimateSchema.nullable(),
+        costRatio: z.number().nullable(),
+        costRatioToToday: z.number().nullable(),
+        provenWithIndexes: z.boolean(),
+        reason: z.string().optional(),
+      })
+      .nullable()
+      .describe('the verdict with the proposed indexes (HypoPG); null when it proposes none'),
+  }),
+});
+
+const ruleAndSql = z.strictObject({ rule: z.string(), sql: z.string(), notes: z.array(z.string()) });
+
+/** Answer of `POST /optimization/optimize-query`: the `QueryReport`, the query to run and its cacheability. */
+export const optimizeQueryResponse = z.strictObject({
+  sql: z.string(),
+  fingerprint: z.string(),
+  level: z.number().int().min(0).max(3),
+  findings: z.array(
+    z.strictObject({
+      rule: z.string(),
+      severity: z.enum(['high', 'medium', 'low', 'info']),
+      description: z.string(),
+      detail: z.string(),
+      explanation: z.string(),
+      fix: z.string(),
+      statement: count.describe('index of the statement in a multi-statement text'),
+    }),
+  ),
+  plan: z
+    .strictObject({
+      cost: costEstimateSchema,
+      findings: z.array(z.strictObject({ id: z.string(), node: z.string(), detail: z.string(), fix: z.string() })),
+      analyzed: z.boolean(),
+    })
+    .nullable()
+    .describe('null below level 2, or for a statement that is not a read'),
+  rewrites: z
+    .strictObject({
+      verified: z.array(verifiedRewriteSchema),
+      refusals: z.array(z.strictObject({ rule: z.string(), reason: z.string() })),
+      suggestions: z.array(ruleAndSql),
+      best: verifiedRewriteSchema.nullable().describe('the cheapest proven rewrite'),
+      bestWithIndexes: verifiedRewriteSchema.nullable().describe('the cheapest rewrite proven once its proposed indexes exist, when cheaper than best'),
+    })
+    .nullable()
+    .describe('null below level 3'),
+  truncated: z.string().nullable().describe('the stage the time budget cut off'),
+  elapsedMs: z.number(),
+  optimized_query: z.string().describe('the best proven rewrite, or the query itself'),
+  optimized_params: z.array(z.unknown()),
+  caching: z
+    .strictObject({ cacheable: z.boolean(), reason: z.string().nullable(), depends_on: z.array(z.string()) })
+    .nullable()
+    .describe('null: enable_caching was false'),
+});
+
+/** Answer of `GET /optimization/recommendations`: the index advisor's latest report (`AdviceReport`). */
+export const recommendationsResponse = z.strictObject({
+  generated_at: z.iso.datetime(),
+  evaluator: z.enum(['hypopg', 'statistics']),
+  confidence: z.enum(['high', 'low']),
+  weight_unit: z.enum(['ms', 'cost']).describe('ms when the workload has timings, cost when weighted by planner cost'),
+  candidates_considered: count,
+  predicted_gain: z.number().describe('1 − predicted / current weight of the whole workload'),
+  recommendations: z.array(
+    z.strictObject({
+      name: z.string(),
+      table: z.string(),
+      definition: z.string().describe('CREATE INDEX CONCURRENTLY …'),
+      estimated_bytes: z.number().min(0),
+      benefit: z.number().describe('predicted saving in weight units'),
+      write_cost: z.number(),
+      queries: z.array(z.string()).describe('fingerprints of the queries it speeds up'),
+    }),
+  ),
+  statistics: z.array(
+    z.strictObject({
+      name: z.string(),
+      table: z.string(),
+      definition: z.string().describe('CREATE STATISTICS …'),
+      dependencies: z.record(z.string(), z.number()).describe('functional-dependency degrees (0–1), by `a => b`'),
+      queries: z.array(z.strictObject({ fingerprint: z.string(), estimatedRowsBefore: z.number(), estimatedRowsAfter: z.number() })),
+    }),
+  ),
+  rejected: z.array(z.strictObject({ definition: z.string(), reason: z.string() })),
+  skipped: z
+    .array(z.strictObject({ fingerprint: z.string(), sql: z.string(), reason: z.string() }))
+    .describe("workload statements PostgreSQL could not plan, left out of the evaluation, with PostgreSQL's reason"),
+  migration_sql: z.string().nullable().describe('null: nothing to apply'),
+});
+
+const healthSeverity = z.enum(['info', 'warning', 'critical']);
+
+/** Answer of `GET /optimization/health`: the latest `HealthReport` and its status. */
+export const healthResponse = z.strictObject({
+  generated_at: z.iso.datetime(),
+  status: z.enum(['healthy', 'degraded', 'critical']),
+  schemas: z.array(z.string()),
+  findings: z.array(
+    z.strictObject({
+      check: z.string(),
+      severity: healthSeverity,
+      object: z.string().describe('an index, a table, a session, the database'),
+      message: z.string(),
+      threshold: z.string(),
+      remediation: z.string().nullable().describe('SQL or a setting that fixes it; null when only a person can decide'),
+    }),
+  ),
+  skipped: z.array(z.strictObject({ check: z.string(), reason: z.string() })).describe('checks that could not run on this database'),
+  worst: healthSeverity.nullable(),
 });
 
 async function databaseStatus(qo: Optimizer): Promise<z.infer<typeof statusResponse>['database']> {
@@ -164,6 +333,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       tag: 'optimization',
       auth: true,
       body: optimizeQueryBody,
+      response: optimizeQueryResponse,
       async handler({ body }) {
         if (body.database_type === 'duckdb') {
           throw new RequestValidationError('database_type', 'optimize-query plans and proves rewrites on PostgreSQL; analyze a DuckDB query with /optimization/analyze-query');
@@ -194,6 +364,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       authWhen: (query) => query.fresh,
       errors: [401],
       querystring: freshQuery,
+      response: recommendationsResponse,
       async handler({ query }) {
         const { at, value: report } = await insights.recommendations.get(query.fresh);
         return {
@@ -220,6 +391,7 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
             queries: statistics.queries,
           })),
           rejected: report.rejected,
+          skipped: report.skipped,
           migration_sql: report.recommendations.length + report.statistics.length > 0 ? migrationSql(report) : null,
         };
       },
@@ -234,9 +406,10 @@ export function optimizationRoutes({ qo, capabilities, version, startedAt, insig
       authWhen: (query) => query.fresh,
       errors: [401],
       querystring: freshQuery,
+      response: healthResponse,
       async handler({ query }) {
         const { at, value: report } = await insights.health.get(query.fresh);
-        const status = report.worst === 'critical' ? 'critical' : report.worst === 'warning' ? 'degraded' : 'healthy';
+        const status: z.infer<typeof healthResponse>['status'] = report.worst === 'critical' ? 'critical' : report.worst === 'warning' ? 'degraded' : 'healthy';
         return { generated_at: new Date(at).toISOString(), status, ...report };
       },
     }),

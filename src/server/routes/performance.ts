@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
-import { ALERT_METRICS } from '../../monitor/alerts.js';
+import { ALERT_METRICS, alertRuleSchema } from '../../monitor/alerts.js';
 import type { ActiveAlert, AlertMetric } from '../../monitor/alerts.js';
 import type { SlowQueryEntry } from '../../monitor/slowLog.js';
 import type { AutoRewriteSummary } from '../../rewrite/autoRewriter.js';
@@ -10,6 +10,7 @@ import type { CacheStats } from '../../cache/queryCache.js';
 import { RecentValues } from '../recentValues.js';
 import { defineRoute } from '../route.js';
 import type { ApiRoute, ServiceContext } from '../route.js';
+import { cacheStatsSchema } from './cache.js';
 
 const booleanText = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -25,21 +26,24 @@ export const slowQueriesQuery = z.strictObject({
 });
 
 // The seed's short names of the process metrics, accepted beside the monitor's own.
-const METRIC_ALIASES: Record<string, AlertMetric> = { memory_usage: 'memory_usage_percentage', cpu_usage: 'cpu_usage_percentage' };
+const METRIC_ALIASES = { memory_usage: 'memory_usage_percentage', cpu_usage: 'cpu_usage_percentage' } as const satisfies Record<string, AlertMetric>;
+const ruleField = alertRuleSchema.shape;
 
-/** Body of `POST /performance/create-alert` (the seed's fields; the windows are the recorder's 1, 5 and 60 minutes). */
+/**
+ * Body of `POST /performance/create-alert`: an alert rule (`alertRuleSchema`) without the id the server
+ * assigns, with the seed's metric aliases, its defaults, and bounds on what a client may send.
+ */
 export const createAlertBody = z.strictObject({
+  ...alertRuleSchema.omit({ id: true }).shape,
   metric_type: z
-    .enum([...ALERT_METRICS, 'memory_usage', 'cpu_usage'])
-    .transform((metric): AlertMetric => METRIC_ALIASES[metric] ?? (metric as AlertMetric))
-    .describe('ms for execution_time / p95_latency / p99_latency, percent for the rates and process metrics'),
-  threshold_value: z.number().finite(),
-  comparison_operator: z.enum(['>', '>=', '<', '<=']),
-  window_minutes: z.union([z.literal(1), z.literal(5), z.literal(60)]).default(5),
-  min_occurrences: z.number().int().min(1).max(100_000).default(1),
-  severity: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
+    .union([ruleField.metric_type, z.enum(['memory_usage', 'cpu_usage']).transform((alias) => METRIC_ALIASES[alias])], {
+      error: (issue) => `unknown metric_type "${String(issue.input)}" (one of ${[...ALERT_METRICS, ...Object.keys(METRIC_ALIASES)].join(', ')})`,
+    }),
+  window_minutes: ruleField.window_minutes.default(5),
+  min_occurrences: ruleField.min_occurrences.max(100_000).default(1),
+  severity: ruleField.severity.default('medium'),
   name: z.string().min(1).max(200).optional(),
-  fingerprint: z.string().min(1).max(100).optional().describe('restrict the rule to one query shape'),
+  fingerprint: z.string().min(1).max(100).optional().describe(ruleField.fingerprint.description ?? ''),
 });
 
 /** Query string of `GET /performance/alerts`. */
@@ -47,7 +51,7 @@ export const alertsQuery = z.strictObject({
   active_only: booleanText.default(true),
 });
 
-const queryStats = z.object({
+const queryStats = z.strictObject({
   fingerprint: z.string(),
   normalized: z.string(),
   calls: z.number().int(),
@@ -62,22 +66,184 @@ const queryStats = z.object({
   max_ms: z.number(),
 });
 
+const DASHBOARD_SLOW_QUERIES = 20;
+const count = z.number().int().min(0);
+const isoTime = z.iso.datetime();
+
+/** One slow execution as the API shows it (`SlowQueryEntry`, see slowQueryView). */
+export const slowQuerySchema = z.strictObject({
+  fingerprint: z.string(),
+  normalized: z.string(),
+  at: isoTime.describe('when it finished'),
+  duration_ms: z.number(),
+  rows: count,
+  failed: z.boolean(),
+  route: z.string().nullable().describe('the executor target it ran on'),
+  retries: count,
+  context: z.string().nullable().describe('the request context it ran in'),
+  params: z.array(z.unknown()).describe('bound parameters, or `<redacted:type>` placeholders unless parameter logging is on'),
+  plan: z
+    .strictObject({ node_type: z.string(), total_cost: z.number(), plan_rows: z.number(), plan: z.record(z.string(), z.unknown()).describe("PostgreSQL's EXPLAIN (FORMAT JSON) plan") })
+    .nullable()
+    .describe("sampled the first time its fingerprint was slow (EXPLAIN without ANALYZE); null until then"),
+});
+
+// What an alert event and a firing alert both say: the rule's condition, the value measured, and why.
+const alertFacts = {
+  severity: ruleField.severity,
+  metric_type: ruleField.metric_type,
+  value: z.number().describe('the value measured (two decimals)'),
+  threshold_value: ruleField.threshold_value,
+  comparison_operator: ruleField.comparison_operator,
+  window_minutes: ruleField.window_minutes,
+  occurrences: count.describe('occurrences (or samples) backing the value'),
+  message: z.string(),
+  evidence: z
+    .array(z.strictObject({ fingerprint: z.string(), normalized: z.string(), calls: count, errors: count, slow: count, p95Ms: z.number(), p99Ms: z.number() }))
+    .describe('the fingerprints that contributed most, with their window statistics'),
+};
+
+/** An alert firing now, as the API shows it (`ActiveAlert`, see alertView). */
+export const activeAlertSchema = z.strictObject({
+  rule_id: z.string(),
+  name: z.string(),
+  ...alertFacts,
+  since: isoTime,
+});
+
+/** A stored alert rule as answered: the fields of `alertRuleSchema`, nothing else. */
+const alertRuleAnswer = z.strictObject(alertRuleSchema.shape);
+
+/** A fire or resolve of a rule (`AlertEvent`). */
+const alertEventSchema = z.strictObject({
+  ruleId: z.string(),
+  ruleName: z.string(),
+  status: z.enum(['firing', 'resolved']),
+  ...alertFacts,
+  at: z.number().describe('epoch ms'),
+  noTraffic: z.boolean().describe('a resolve because the window had no traffic left to judge (its evidence is then empty)'),
+});
+
+/** A regression of one fingerprint against its own baseline (`Anomaly`). */
+const anomalySchema = z.strictObject({
+  fingerprint: z.string(),
+  normalized: z.string(),
+  metric: z.enum(['p95_latency', 'error_rate']),
+  baseline: z.number().describe('median of past intervals (ms for latency, a fraction for error rate)'),
+  current: z.number(),
+  ratio: z.number(),
+  confidence: z.number(),
+  severity: z.enum(['medium', 'high', 'critical']),
+  intervalStart: z.number().describe('epoch ms'),
+  detectedAt: z.number().describe('epoch ms'),
+  resolvedAt: z.number().nullable(),
+  resolution: z.enum(['recovered', 'accepted as new normal']).nullable(),
+  description: z.string(),
+});
+
+/** A query shape repeated once per item where one batched query would do (`NPlusOneFinding`). */
+const nPlusOneSchema = z.strictObject({
+  fingerprint: z.string(),
+  normalized: z.string(),
+  sql: z.string().describe('the statement as the loop ran it'),
+  source: z.enum(['context', 'burst']),
+  where: z.string().describe('the request context, or `connection <id>` for a burst'),
+  calls: count,
+  distinctParams: count,
+  occurrences: count,
+  firstSeenAt: z.number().describe('epoch ms'),
+  lastSeenAt: z.number().describe('epoch ms'),
+  keyColumn: z.string().nullable(),
+  keyParameter: z.number().int().nullable(),
+  batchedSql: z.string().nullable().describe('one statement for all keys (`= ANY($n)`)'),
+  orderRestoringMap: z.string().nullable(),
+  loaderCall: z.string().nullable(),
+  loaderUnavailableReason: z.string().nullable(),
+  description: z.string(),
+});
+
+/** Answer of `GET /performance/slow-queries`. */
+export const slowQueriesResponse = z.strictObject({
+  log_threshold_ms: z.number(),
+  min_duration_ms: z.number(),
+  total: count.describe('entries at or above min_duration_ms'),
+  queries: z.array(slowQuerySchema).describe('newest first, at most limit'),
+  by_query: z
+    .array(z.strictObject({ fingerprint: z.string(), normalized: z.string(), count, total_ms: z.number(), max_ms: z.number(), mean_ms: z.number() }))
+    .describe('per query shape, by total time'),
+  n_plus_one: z.array(nPlusOneSchema).describe('N+1 loops found in the traffic, with the batched statement and loader call that replace each'),
+});
+
+/** Answer of `POST /performance/create-alert`. */
+export const createAlertResponse = z.strictObject({
+  rule: alertRuleAnswer,
+  firing: z.boolean().describe('the rule fires already'),
+});
+
+/** Answer of `GET /performance/alerts`. */
+export const alertsResponse = z.strictObject({
+  active: z.array(activeAlertSchema),
+  anomalies: z.array(anomalySchema).describe('open ones; with active_only=false, resolved ones too'),
+  rules: z.array(alertRuleAnswer).optional().describe('active_only=false only'),
+  events: z.array(alertEventSchema).optional().describe('active_only=false only: fires and resolves, newest last'),
+});
+
+const tierHitRatio = z.strictObject({ name: z.string(), hits: count, misses: count, hit_ratio: z.number().min(0).max(1) });
+
+const rewriteSeen = {
+  rules: z.array(z.string()),
+  sql: z.string(),
+  rewritten_sql: z.string(),
+};
+
 /** Answer of `GET /performance/dashboard`: the numbers behind the web dashboard. */
-export const dashboardResponse = z.object({
-  generated_at: z.string(),
+export const dashboardResponse = z.strictObject({
+  generated_at: isoTime,
   uptime_seconds: z.number(),
-  totals: z.object({ fingerprints: z.number().int(), calls: z.number().int(), errors: z.number().int(), total_ms: z.number() }),
+  totals: z.strictObject({ fingerprints: count, calls: count, errors: count, total_ms: z.number() }),
   queries: z.array(queryStats).describe('by total time, largest first, with real percentiles from per-fingerprint histograms'),
-  cache: z.unknown().nullable().describe('hit ratio per tier (null: no cache capability in this build)'),
-  slow_queries: z.unknown().nullable(),
-  alerts: z.unknown().nullable(),
-  recommendations: z.unknown().nullable(),
-  rewrites: z.unknown().nullable(),
+  cache: z
+    .strictObject({ ...cacheStatsSchema.shape, tiers: z.array(tierHitRatio) })
+    .nullable()
+    .describe('the cache statistics with the hit ratio per tier (null: the cache is disabled)'),
+  slow_queries: z.array(slowQuerySchema).describe(`the newest ${DASHBOARD_SLOW_QUERIES}`),
+  alerts: z.array(activeAlertSchema),
+  recommendations: z
+    .array(
+      z.strictObject({
+        definition: z.string(),
+        table: z.string(),
+        estimated_bytes: z.number().min(0),
+        benefit: z.number(),
+        unit: z.enum(['ms', 'cost']),
+        gain_percent: z.number().nullable().describe('share of the workload it saves (null: the workload has no weight)'),
+        generated_at: isoTime,
+      }),
+    )
+    .describe("the advisor's latest answer (empty until GET /optimization/recommendations ran)"),
+  rewrites: z.array(
+    z.discriminatedUnion('source', [
+      z.strictObject({
+        source: z.literal('automatic'),
+        state: z.enum(['applied', 'reverted']),
+        ...rewriteSeen,
+        measured: z.strictObject({ before_ms: z.number().nullable(), after_ms: z.number().nullable() }).describe('median latencies'),
+        gain_percent: z.number().nullable(),
+      }),
+      z.strictObject({
+        source: z.literal('optimize-query'),
+        state: z.literal('proven'),
+        ...rewriteSeen,
+        planner_cost: z.strictObject({ before: z.number(), after: z.number() }),
+        gain_percent: z.number(),
+      }),
+    ]),
+  ),
   unavailable: z.array(z.string()).describe('capabilities this build lacks, whose sections are null'),
 });
 
 /** The cache's statistics with the per-tier hit ratios the dashboard charts. */
-function cacheForDashboard(stats: CacheStats): CacheStats & { tiers: Array<{ name: string; hit_ratio: number; hits: number; misses: number }> } {
+function cacheForDashboard(stats: CacheStats): NonNullable<z.infer<typeof dashboardResponse>['cache']> {
   const tiers = [
     { name: 'L1 memory', tier: stats.l1 },
     { name: 'L2 Redis', tier: stats.l2 },
@@ -86,9 +252,7 @@ function cacheForDashboard(stats: CacheStats): CacheStats & { tiers: Array<{ nam
   return { ...stats, tiers };
 }
 
-const DASHBOARD_SLOW_QUERIES = 20;
-
-function slowQueryView(entry: SlowQueryEntry) {
+function slowQueryView(entry: SlowQueryEntry): z.infer<typeof slowQuerySchema> {
   return {
     fingerprint: entry.fingerprint,
     normalized: entry.normalized,
@@ -104,7 +268,7 @@ function slowQueryView(entry: SlowQueryEntry) {
   };
 }
 
-function alertView(alert: ActiveAlert) {
+function alertView(alert: ActiveAlert): z.infer<typeof activeAlertSchema> {
   return {
     rule_id: alert.ruleId,
     name: alert.ruleName,
@@ -193,7 +357,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
       unavailable: missing,
     };
   };
-  const recent = new RecentValues(config.server.dashboardMaxAgeMs);
+  const recent = new RecentValues<z.infer<typeof dashboardResponse>>(config.server.dashboardMaxAgeMs);
   return [
     defineRoute({
       method: 'GET',
@@ -214,6 +378,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
       tag: 'performance',
       auth: false,
       querystring: slowQueriesQuery,
+      response: slowQueriesResponse,
       async handler({ query }) {
         const entries = qo.monitor.slowLog.list().filter((entry) => entry.durationMs >= query.min_duration_ms);
         const shapes = new Map<string, { fingerprint: string; normalized: string; count: number; total_ms: number; max_ms: number }>();
@@ -242,6 +407,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
       tag: 'performance',
       auth: true,
       body: createAlertBody,
+      response: createAlertResponse,
       async handler({ body }) {
         const rule = { id: randomUUID(), ...body };
         qo.monitor.alerts.addRule(rule);
@@ -256,6 +422,7 @@ export function performanceRoutes({ qo, config, capabilities, startedAt, insight
       tag: 'performance',
       auth: false,
       querystring: alertsQuery,
+      response: alertsResponse,
       async handler({ query }) {
         const active = qo.monitor.alerts.active().map(alertView);
         if (query.active_only) return { active, anomalies: qo.monitor.anomalies.active() };

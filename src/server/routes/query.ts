@@ -18,13 +18,13 @@ export const queryBody = z.strictObject({
 });
 
 /** Answer of a non-streamed `POST /query`. */
-export const queryResponse = z.object({
+export const queryResponse = z.strictObject({
   rows: z.array(z.record(z.string(), z.unknown())),
   row_count: z.number().int(),
-  fields: z.array(z.object({ name: z.string(), data_type_id: z.number().int() })),
+  fields: z.array(z.strictObject({ name: z.string(), data_type_id: z.number().int() })),
   command: z.string(),
   duration_ms: z.number(),
-  applied: z.object({ priority: z.boolean(), cache: z.enum(['hit', 'miss', 'bypass']) }).describe('the priority was applied; where the rows came from (bypass: not cacheable, cache: false, or no cache)'),
+  applied: z.strictObject({ priority: z.boolean(), cache: z.enum(['hit', 'miss', 'bypass']) }).describe('the priority was applied; where the rows came from (bypass: not cacheable, cache: false, or no cache)'),
 });
 
 function ndjson(lines: AsyncIterable<StreamLine>): Readable {
