@@ -84,6 +84,7 @@ describe('monitor, cache, advisor and rewrite endpoints, by their effect', () =>
     const slept = body.queries.find((entry: { normalized: string }) => entry.normalized.includes('pg_sleep'));
     expect(slept).toMatchObject({ duration_ms: expect.any(Number), failed: false });
     expect(slept.duration_ms).toBeGreaterThanOrEqual(20);
+    expect(slept.complexity).toMatchObject({ score: expect.any(Number), level: 'low', from_plan: expect.any(Boolean) });
     expect(body.by_query.some((shape: { normalized: string; count: number }) => shape.normalized.includes('pg_sleep') && shape.count >= 1)).toBe(true);
     const none = await get('/performance/slow-queries?min_duration_ms=100000');
     expect(none.queries).toEqual([]);

@@ -86,6 +86,15 @@ export const slowQuerySchema = z.strictObject({
     .strictObject({ node_type: z.string(), total_cost: z.number(), plan_rows: z.number(), plan: z.record(z.string(), z.unknown()).describe("PostgreSQL's EXPLAIN (FORMAT JSON) plan") })
     .nullable()
     .describe("sampled the first time its fingerprint was slow (EXPLAIN without ANALYZE); null until then"),
+  complexity: z
+    .strictObject({
+      score: z.number().min(0),
+      level: z.enum(['low', 'medium', 'high']),
+      factors: z.array(z.strictObject({ factor: z.string(), count: z.number().min(0), points: z.number() })),
+      from_plan: z.boolean().describe("the plan's factors are counted too (false: the parse tree alone)"),
+    })
+    .nullable()
+    .describe('complexity score of its statement (null when the monitor has no scores)'),
 });
 
 // What an alert event and a firing alert both say: the rule's condition, the value measured, and why.
@@ -265,6 +274,7 @@ function slowQueryView(entry: SlowQueryEntry): z.infer<typeof slowQuerySchema> {
     context: entry.context,
     params: entry.params,
     plan: entry.explain ? { node_type: entry.explain.nodeType, total_cost: entry.explain.totalCost, plan_rows: entry.explain.planRows, plan: entry.explain.plan } : null,
+    complexity: entry.complexity ? { score: entry.complexity.score, level: entry.complexity.level, factors: entry.complexity.factors, from_plan: entry.complexity.fromPlan } : null,
   };
 }
 
