@@ -26,6 +26,10 @@ function toPgResult(result: QueryResultSet, rowMode: string | undefined): pg.Que
 export class DriverTarget implements ExecutionTarget {
   readonly breaker: TargetBreaker;
   readonly maxConnections = 1;
+
+  poolUsage(): null {
+    return null;
+  }
   readonly role = 'primary' as const;
   readonly name: string;
   /** The one session's id for the monitor. */

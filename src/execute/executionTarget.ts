@@ -81,6 +81,16 @@ export interface CheckedOutConnection {
   readonly connectionId: number;
 }
 
+/** A target's connection pool: what `/execution/metrics` shows of resource use. */
+export interface PoolUsage {
+  /** Connections open (idle + checked out). */
+  total: number;
+  idle: number;
+  /** Checkouts waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
 /** A database the executor can send work to: the primary or one replica. */
 export interface ExecutionTarget {
   readonly name: string;
@@ -88,6 +98,8 @@ export interface ExecutionTarget {
   readonly breaker: TargetBreaker;
   /** Most statements this target can run at once (PGlite: 1). */
   readonly maxConnections: number;
+  /** Its connection pool right now; null for a target without one (PGlite, a single-session driver). */
+  poolUsage(): PoolUsage | null;
   /**
    * Runs one statement, cancelling it on the server at the timeout. `preparable`: one plannable
    * statement, which a target may run as an automatic prepared statement.

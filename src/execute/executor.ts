@@ -7,7 +7,7 @@ import type { QueryOptions, QueryPriority } from '../queryOptions.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import { DriverTarget } from './driverTarget.js';
 import { failureTo, toPromise } from './executionTarget.js';
-import type { CheckedOutConnection, ExecutionReport, ExecutionTarget, Outcome, ReportReceiver, RunLimits, SlotHandle } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionReport, ExecutionTarget, Outcome, PoolUsage, ReportReceiver, RunLimits, SlotHandle } from './executionTarget.js';
 import { PoolTarget } from './poolTarget.js';
 import { isPreparable, PreparedStatements } from './preparedStatements.js';
 import { ReplicaRouter } from './replicaRouter.js';
@@ -32,7 +32,7 @@ export interface ExecutorMetrics extends SchedulerMetrics {
   quotaRejections: number;
   timeouts: number;
   deduplicated: number;
-  targets: Array<{ name: string; role: 'primary' | 'replica'; breaker: BreakerState; breakerOpened: number; lagBytes: number | null }>;
+  targets: Array<{ name: string; role: 'primary' | 'replica'; breaker: BreakerState; breakerOpened: number; lagBytes: number | null; pool: PoolUsage | null }>;
 }
 
 /** A connection checked out through the scheduler: release it exactly once. */
@@ -297,6 +297,7 @@ export class Executor {
         breaker: target.breaker.state,
         breakerOpened: target.breaker.openedCount,
         lagBytes: lags.get(target.name)?.lagBytes ?? null,
+        pool: target.poolUsage(),
       })),
     };
   }

@@ -4,7 +4,7 @@ import type { QueryResultSet } from '../db/driver.js';
 import { isConnectionFailure, toDriverError } from '../db/errors.js';
 import { PoolExhaustedError, QueryTimeoutError } from './errors.js';
 import { failureTo, nextConnectionId, toPromise } from './executionTarget.js';
-import type { CheckedOutConnection, ExecutionTarget, Outcome, RunLimits, SlotHandle } from './executionTarget.js';
+import type { CheckedOutConnection, ExecutionTarget, Outcome, PoolUsage, RunLimits, SlotHandle } from './executionTarget.js';
 import { Deadlines } from './deadlines.js';
 import type { Deadline } from './deadlines.js';
 import { isStalePreparedStatement } from './preparedStatements.js';
@@ -152,6 +152,10 @@ export class PoolTarget implements ExecutionTarget {
   /** Server-side cancels sent so far. */
   get cancelCount(): number {
     return this.cancels;
+  }
+
+  poolUsage(): PoolUsage {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount, max: this.maxConnections };
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,7 @@ describe('executor on the embedded PGlite', () => {
     const queued = (['low', 'high', 'normal'] as const).map((priority) =>
       qo.query('SELECT $1::text AS p', [priority], { priority }).then((result) => order.push(String(result.rows[0]!.p))),
     );
-    expect(qo.executor.metrics()).toMatchObject({ active: 1, queued: 3 });
+    expect(qo.executor.metrics()).toMatchObject({ active: 1, queued: 3, targets: [{ role: 'primary', pool: null }] });
     await blocker;
     await Promise.all(queued);
     expect(order).toEqual(['high', 'normal', 'low']);

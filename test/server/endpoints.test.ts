@@ -139,7 +139,14 @@ const CASES: EndpointCase[] = [
     method: 'GET',
     path: '/execution/metrics',
     auth: false,
-    expect: { status: 200, check: (body) => expect(body).toMatchObject({ completed: expect.any(Number), targets: expect.any(Array) }) },
+    expect: {
+      status: 200,
+      check: (body) =>
+        expect(body).toMatchObject({
+          completed: expect.any(Number),
+          targets: [{ role: 'primary', pool: { total: expect.any(Number), idle: expect.any(Number), waiting: 0, max: expect.any(Number) } }],
+        }),
+    },
   },
   {
     method: 'POST',

@@ -26,11 +26,15 @@ export const executionMetricsResponse = z.strictObject({
       breaker: z.enum(['closed', 'open', 'half-open', 'isolated']),
       breakerOpened: count,
       lagBytes: z.number().nullable().describe('replication lag; null for the primary or when unknown'),
+      pool: z
+        .strictObject({ total: count.describe('connections open'), idle: count, waiting: count.describe('checkouts waiting for a connection'), max: count })
+        .nullable()
+        .describe('its connection pool; null for a target without one (PGlite)'),
     }),
   ),
 });
 
-/** `/execution/metrics`: the executor's queue, concurrency, retries, breaker and pool. */
+/** `/execution/metrics`: the executor's queue, concurrency, retries, breakers and connection pools. */
 export function executionRoutes(context: ServiceContext): ApiRoute<never, never>[] {
   return [
     defineRoute({
