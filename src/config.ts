@@ -227,6 +227,7 @@ export const envOptions: readonly EnvOption[] = [
   { path: 'database.poolMax', names: ['QOPT_POOL_MAX'], type: 'integer' },
   { path: 'database.replicas', names: ['QOPT_REPLICA_URLS'], type: 'list' },
   { path: 'redis.url', names: ['QOPT_REDIS_URL', 'REDIS_URL'], type: 'string' },
+  { path: 'redis.keyPrefix', names: ['QOPT_REDIS_KEY_PREFIX'], type: 'string' },
   { path: 'optimization.enabled', names: ['QOPT_OPTIMIZATION_ENABLED', 'QUERY_OPTIMIZATION_ENABLED'], type: 'boolean' },
   { path: 'optimization.automaticRewriting', names: ['QOPT_AUTOMATIC_REWRITING', 'ENABLE_AUTOMATIC_QUERY_REWRITING'], type: 'boolean' },
   { path: 'optimization.predicatePushdown', names: ['QOPT_PREDICATE_PUSHDOWN', 'ENABLE_PREDICATE_PUSHDOWN'], type: 'boolean' },

@@ -29,6 +29,8 @@ export { DuckDbDriver, StaleCopyError, DuckDbStatementRefusedError, DuckDbTimeou
 export type { DuckDbResultSet, SyncedTable, DuckDbOpenOptions, DuckDbSelectOptions } from './db/duckdbDriver.js';
 export { syncTablesToDuckDb, tableStamps, copyFreshness } from './db/duckdbSync.js';
 export type { SyncReport, SyncOptions, CopyFreshness } from './db/duckdbSync.js';
+export { readTableGenerations } from './cache/tableGenerations.js';
+export type { TableGeneration, TableGenerationReader } from './cache/tableGenerations.js';
 export { DEFAULT_ENUM_MAX_VALUES } from './db/duckdbDictionaries.js';
 export type { HybridRequest, HybridResult, HybridStatement } from './db/hybrid.js';
 export { findAntiPatterns, findAntiPatternsInText } from './analyze/findings.js';

@@ -11,6 +11,11 @@ export interface QueryCacheOptions {
    * service's `POST /query` does): results are kept apart per role, so no role is served what another read.
    */
   role?: string;
+  /**
+   * The statement timeout the caller ran the statement under when it chose its own (as `POST /query` does). It
+   * does not change the key; it keeps warm-up, which runs under the executor's timeouts, from re-running it.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** How the executor schedules a query: high runs first, low never starves (its wait ages it upwards). */

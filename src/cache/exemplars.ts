@@ -1,9 +1,20 @@
 import { LRUCache } from 'lru-cache';
 
-/** One runnable instance of a query shape: its text and bound parameters. */
+/**
+ * What a read ran under beyond the cache's scope (database, login user and search_path: one per cache):
+ * a role its caller set for it (`SET LOCAL ROLE`) and a statement timeout its caller chose, as the
+ * service's `POST /query` does. Empty: the pipeline's own, which is what warm-up runs under.
+ */
+export interface RunIdentity {
+  readonly role?: string;
+  readonly statementTimeoutMs?: number;
+}
+
+/** One runnable instance of a query shape: its text, bound parameters, and the identity it was loaded under. */
 export interface Exemplar {
   readonly sql: string;
   readonly params: readonly unknown[];
+  readonly identity: RunIdentity;
 }
 
 interface Recent extends Exemplar {
@@ -26,13 +37,14 @@ export class Exemplars {
     this.byShape = new LRUCache({ max: Math.max(1, maxShapes) });
   }
 
-  /** Notes that `key` (the cache key of `sql` + `params`) of shape `fingerprint` was loaded just now. */
-  note(fingerprint: string, key: string, sql: string, params: readonly unknown[]): void {
+  /** Notes that `key` (the cache key of `sql` + `params`) of shape `fingerprint` was loaded just now, under `identity`. */
+  note(fingerprint: string, key: string, sql: string, params: readonly unknown[], identity: RunIdentity = {}): void {
     const recent = this.byShape.get(fingerprint);
+    const latest = recent?.[0];
     // Already the most recent instance (a read repeated from L2): nothing to copy or move.
-    if (recent?.[0]?.key === key) return;
+    if (latest !== undefined && latest.key === key && latest.identity.role === identity.role && latest.identity.statementTimeoutMs === identity.statementTimeoutMs) return;
     // A copy: the caller may reuse its parameter array for its next query.
-    const instance: Recent = { key, sql, params: [...params] };
+    const instance: Recent = { key, sql, params: [...params], identity };
     if (!recent) {
       this.byShape.set(fingerprint, [instance]);
       return;
@@ -45,7 +57,7 @@ export class Exemplars {
 
   /** The instances of a shape, most recent first (at most `limit`). */
   of(fingerprint: string, limit = this.perShape): Exemplar[] {
-    return (this.byShape.peek(fingerprint) ?? []).slice(0, limit).map(({ sql, params }) => ({ sql, params }));
+    return (this.byShape.peek(fingerprint) ?? []).slice(0, limit).map(({ sql, params, identity }) => ({ sql, params, identity }));
   }
 
   /** Shapes with at least one instance. */

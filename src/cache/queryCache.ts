@@ -224,7 +224,7 @@ export class QueryCache {
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
     const dependencies = () => {
-      this.exemplars.note(analysis.fingerprint, key.local, analysis.text, params);
+      this.exemplars.note(analysis.fingerprint, key.local, analysis.text, params, { role: options?.role, statementTimeoutMs: options?.statementTimeoutMs });
       return readDependencies(analysis, params, options?.tags ?? []);
     };
     return this.loadOnce(key, dependencies, options, run);

@@ -1,5 +1,5 @@
 import type { FingerprintStats } from '../monitor/recorder.js';
-import type { Exemplar } from './exemplars.js';
+import type { Exemplar, RunIdentity } from './exemplars.js';
 
 /** How much of the monitor's hottest reads a warm-up re-runs. */
 export interface HottestWarmUpOptions {
@@ -20,6 +20,10 @@ export interface WarmUpReport {
   /** Instances that were still cached (nothing ran). */
   alreadyCached: number;
   failed: number;
+  /** Instances not re-run because they were loaded under another identity than the warm-up's own. */
+  skipped: number;
+  /** Why instances were skipped (each reason once). */
+  skippedReasons: string[];
   durationMs: number;
 }
 
@@ -35,6 +39,17 @@ export interface WarmUpPort {
   load(exemplar: Exemplar): Promise<void>;
 }
 
+/**
+ * Why warm-up, which runs under the pipeline's own identity (the connection's role, the executor's timeouts),
+ * may not re-run an instance; null when it may. Re-running under another identity would run a client's SQL
+ * with other rights or more time than the caller who sent it had.
+ */
+export function identityMismatch(identity: RunIdentity): string | null {
+  if (identity.role !== undefined) return 'loaded under a role its caller set (SET LOCAL ROLE); warm-up runs as the connection’s own role';
+  if (identity.statementTimeoutMs !== undefined) return 'loaded under a statement timeout its caller chose; warm-up runs under the executor’s';
+  return null;
+}
+
 /** Shapes by the monitor's total time, hottest first. */
 export function byTotalTime(stats: readonly FingerprintStats[]): FingerprintStats[] {
   return stats.filter((shape) => shape.calls > 0).sort((a, b) => b.totalMs - a.totalMs);
@@ -42,14 +57,15 @@ export function byTotalTime(stats: readonly FingerprintStats[]): FingerprintStat
 
 /**
  * Re-runs the recent instances of the monitor's hottest cached read shapes (writes and uncached
- * reads have no instances and are passed over) that are not cached now, one at a time (a warm-up
+ * reads have no instances and are passed over) that are not cached now and were loaded under the
+ * pipeline's own identity (others are skipped, with the reason), one at a time (a warm-up
  * must not become a load spike), so they are answered from memory when traffic asks again — after
  * an invalidation, a deploy, or a cold start of another instance.
  */
 export async function warmUpHottest(port: WarmUpPort, options: HottestWarmUpOptions = {}): Promise<WarmUpReport> {
   const started = performance.now();
   const top = options.top ?? 20;
-  const report: WarmUpReport = { shapes: 0, queries: 0, warmed: 0, alreadyCached: 0, failed: 0, durationMs: 0 };
+  const report: WarmUpReport = { shapes: 0, queries: 0, warmed: 0, alreadyCached: 0, failed: 0, skipped: 0, skippedReasons: [], durationMs: 0 };
   for (const shape of byTotalTime(port.stats())) {
     if (report.shapes >= top) break;
     const instances = port.exemplars(shape.fingerprint, options.perQuery ?? 4);
@@ -57,6 +73,12 @@ export async function warmUpHottest(port: WarmUpPort, options: HottestWarmUpOpti
     report.shapes += 1;
     for (const instance of instances) {
       report.queries += 1;
+      const mismatch = identityMismatch(instance.identity);
+      if (mismatch !== null) {
+        report.skipped += 1;
+        if (!report.skippedReasons.includes(mismatch)) report.skippedReasons.push(mismatch);
+        continue;
+      }
       if (port.isCached(instance)) {
         report.alreadyCached += 1;
         continue;

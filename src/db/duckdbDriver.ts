@@ -25,6 +25,8 @@ export interface SyncedTable {
   source: string;
   /** The source table's generation stamp when the copy was taken. */
   stamp: string;
+  /** The result cache's generation of the table when the copy was taken; null when the sync read none (or an older qopt wrote the file). */
+  cacheGeneration: string | null;
   rows: number;
   syncedAt: string;
 }
@@ -322,14 +324,16 @@ export class DuckDbDriver {
     const exists = await this.query('SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $1', [SYNC_TABLE]);
     if (Number(exists.rows[0]?.n ?? 0) === 0) return [];
     const result = await this.query(
-      `SELECT table_name, source, stamp, rows, strftime(synced_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS synced_at FROM ${SYNC_TABLE} ORDER BY table_name`,
+      // `*`: files an older qopt wrote have no cache_generation column.
+      `SELECT *, strftime(synced_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS synced_text FROM ${SYNC_TABLE} ORDER BY table_name`,
     );
     return result.rows.map((row) => ({
       table: String(row.table_name),
       source: String(row.source),
       stamp: String(row.stamp),
+      cacheGeneration: row.cache_generation === undefined || row.cache_generation === null ? null : String(row.cache_generation),
       rows: Number(row.rows),
-      syncedAt: String(row.synced_at),
+      syncedAt: String(row.synced_text),
     }));
   }
 

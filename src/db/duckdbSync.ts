@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { generationHolds } from '../cache/tableGenerations.js';
+import type { TableGeneration, TableGenerationReader } from '../cache/tableGenerations.js';
 import { UsageError } from '../errors.js';
 import type { Driver, DriverSession } from './driver.js';
 import { createDictionaries, DEFAULT_ENUM_MAX_VALUES, dropDictionaries } from './duckdbDictionaries.js';
@@ -16,15 +18,20 @@ import { PgDriver } from './pgDriver.js';
 /** How one synced table compares with its source now. */
 export interface CopyFreshness {
   table: string;
+  /** Neither PostgreSQL's stamp nor (when both are known and comparable) the cache's generation moved. */
   fresh: boolean;
   syncedStamp: string;
   currentStamp: string | null;
+  /** The result cache's generation of the table at copy time; null when the sync could read none. */
+  syncedGeneration: string | null;
+  /** The result cache's generation now; null when no cache was given or it could not be read. */
+  currentGeneration: string | null;
 }
 
 /** What `syncTablesToDuckDb` copied. */
 export interface SyncReport {
   /** `orderedBy`: the columns the copy is sorted by (empty: source order); `enumColumns`: the text columns copied as ENUMs. */
-  tables: Array<{ table: string; rows: number; stamp: string; seconds: number; orderedBy: string[]; enumColumns: string[] }>;
+  tables: Array<{ table: string; rows: number; stamp: string; cacheGeneration: TableGeneration | null; seconds: number; orderedBy: string[]; enumColumns: string[] }>;
   path: string;
 }
 
@@ -42,6 +49,12 @@ export interface SyncOptions {
    * dictionary per group, so joins and GROUP BY on them run on integer codes. Default 65,535; 0 keeps VARCHAR.
    */
   enumMaxValues?: number;
+  /**
+   * Reads the result cache's generation of each table (`readTableGenerations`), recorded beside PostgreSQL's
+   * stamp: a write through qopt moves it at once, where PostgreSQL publishes its counts up to seconds late.
+   * Without it (or where it reads null) only PostgreSQL's stamp detects a stale copy.
+   */
+  generations?: TableGenerationReader;
 }
 
 const TIME_TYPES = new Set(['date', 'timestamp without time zone', 'timestamp with time zone']);
@@ -85,15 +98,19 @@ export async function tableStamps(driver: DriverSession, tables: readonly string
   return stamps;
 }
 
-/** Compares what a DuckDB file holds with the source tables' current stamps. */
-export async function copyFreshness(source: DriverSession, synced: readonly SyncedTable[]): Promise<CopyFreshness[]> {
-  const stamps = await tableStamps(
-    source,
-    synced.map((entry) => entry.table),
-  );
+/**
+ * Compares what a DuckDB file holds with the source tables now: stale when PostgreSQL's stamp moved, or when
+ * the result cache's generation (read with `generations`, when given) moved — whichever notices first.
+ */
+export async function copyFreshness(source: DriverSession, synced: readonly SyncedTable[], generations?: TableGenerationReader): Promise<CopyFreshness[]> {
+  const tables = synced.map((entry) => entry.table);
+  const stamps = await tableStamps(source, tables);
+  const current = generations && synced.some((entry) => entry.cacheGeneration !== null) ? await generations(tables) : new Map<string, null>();
   return synced.map((entry) => {
     const currentStamp = stamps.get(entry.table) ?? null;
-    return { table: entry.table, fresh: currentStamp === entry.stamp, syncedStamp: entry.stamp, currentStamp };
+    const currentGeneration = current.get(entry.table) ?? null;
+    const fresh = currentStamp === entry.stamp && generationHolds(entry.cacheGeneration, currentGeneration) !== false;
+    return { table: entry.table, fresh, syncedStamp: entry.stamp, currentStamp, syncedGeneration: entry.cacheGeneration, currentGeneration };
   });
 }
 
@@ -167,13 +184,14 @@ async function writeCsv(client: pg.PoolClient, table: string, file: string): Pro
 interface StagedTable extends StagedCopy {
   source: string;
   stamp: string;
+  cacheGeneration: TableGeneration | null;
   columns: SourceColumn[];
   orderedBy: string[];
   seconds: number;
 }
 
 /** Copies one table's rows into a TEMP table of the sync's DuckDB session, with the column types mapped from PostgreSQL. */
-async function stageTable(client: pg.PoolClient, session: DuckDbSession, table: string, file: string, index: number): Promise<Omit<StagedTable, 'stamp' | 'orderedBy'>> {
+async function stageTable(client: pg.PoolClient, session: DuckDbSession, table: string, file: string, index: number): Promise<Omit<StagedTable, 'stamp' | 'cacheGeneration' | 'orderedBy'>> {
   const started = performance.now();
   const columns = await sourceColumns(client, table);
   const rows = await writeCsv(client, table, file);
@@ -212,12 +230,14 @@ async function writeCopy(session: DuckDbSession, table: StagedTable, dictionarie
   const select = table.columns.map((column) => `${quoteIdentifier(column.name)}::${typeOf(column)}`).join(', ');
   const orderClause = table.orderedBy.length > 0 ? ` ORDER BY ${table.orderedBy.map(quoteIdentifier).join(', ')}` : '';
   const name = table.source.replace(/'/g, "''");
+  const generation = table.cacheGeneration === null ? 'NULL' : `'${table.cacheGeneration.replace(/'/g, "''")}'`;
   try {
     await session.exec(
       `BEGIN; CREATE OR REPLACE TABLE ${target} (${definition});
        INSERT INTO ${target} SELECT ${select} FROM ${table.staging}${orderClause};
        DELETE FROM ${SYNC_TABLE} WHERE table_name = '${name}';
-       INSERT INTO ${SYNC_TABLE} VALUES ('${name}', '${sourceTarget.replace(/'/g, "''")}', '${table.stamp}', ${table.rows}, now()::timestamp); COMMIT;`,
+       INSERT INTO ${SYNC_TABLE} (table_name, source, stamp, rows, synced_at, cache_generation)
+       VALUES ('${name}', '${sourceTarget.replace(/'/g, "''")}', '${table.stamp}', ${table.rows}, now()::timestamp, ${generation}); COMMIT;`,
     );
   } catch (error) {
     // The session goes on (dropping the dictionaries): leave the failed transaction first. The copy stays as it was.
@@ -270,7 +290,8 @@ function putInPlace(staging: string, target: string): void {
 
 /**
  * Copies PostgreSQL tables into a DuckDB file, all from one REPEATABLE READ snapshot, and records each
- * table's generation stamp (taken before the snapshot, so a write racing the copy marks it stale). The sync
+ * table's generation stamp and the result cache's generation of it (both taken before the snapshot, so a
+ * write racing the copy marks it stale). The sync
  * writes a new file and renames it over the old one, so readers holding the old one open never block it.
  * Low-cardinality text columns become ENUMs (`createDictionaries`), one shared dictionary per group of
  * columns that are compared with each other.
@@ -284,6 +305,8 @@ export async function syncTablesToDuckDb(
 ): Promise<SyncReport> {
   if (!(source instanceof PgDriver)) throw new UsageError(NEEDS_POSTGRES);
   if (tables.length === 0) throw new UsageError('name at least one table: --tables a,b');
+  // The cache's generations first: a write between the two reads then moves both, or only PostgreSQL's stamp.
+  const generations = options.generations ? await options.generations(tables) : new Map<string, null>();
   const stamps = await tableStamps(source, tables);
   const missing = tables.find((table) => !stamps.get(table));
   if (missing) throw new UsageError(`table "${missing}" does not exist in the source database`);
@@ -307,11 +330,13 @@ export async function syncTablesToDuckDb(
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TIME ZONE 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'");
     await duck.session(async (session) => {
       await session.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_TABLE} (table_name VARCHAR PRIMARY KEY, source VARCHAR, stamp VARCHAR, rows BIGINT, synced_at TIMESTAMP)`);
+      // Files written before the cache's generation was recorded lack the column.
+      await session.exec(`ALTER TABLE ${SYNC_TABLE} ADD COLUMN IF NOT EXISTS cache_generation VARCHAR`);
       const staged: StagedTable[] = [];
       for (const [index, table] of tables.entries()) {
         log(`copying ${table}`);
         const copy = await stageTable(client, session, table, join(scratch, `${index}.csv`), index);
-        staged.push({ ...copy, stamp: stamps.get(table)!, orderedBy: sortColumns(table, copy.columns, options) });
+        staged.push({ ...copy, stamp: stamps.get(table)!, cacheGeneration: generations.get(table) ?? null, orderedBy: sortColumns(table, copy.columns, options) });
       }
       const earlier = (await session.query(`SELECT table_name FROM ${SYNC_TABLE}`)).rows.map((row) => String(row.table_name));
       const links = await foreignKeyLinks(client, [...new Set([...tables, ...earlier])]);
@@ -319,7 +344,7 @@ export async function syncTablesToDuckDb(
       try {
         for (const table of staged) {
           const enumColumns = await writeCopy(session, table, dictionaries, source.target);
-          report.tables.push({ table: table.source, rows: table.rows, stamp: table.stamp, seconds: table.seconds, orderedBy: table.orderedBy, enumColumns });
+          report.tables.push({ table: table.source, rows: table.rows, stamp: table.stamp, cacheGeneration: table.cacheGeneration, seconds: table.seconds, orderedBy: table.orderedBy, enumColumns });
         }
       } finally {
         await dropDictionaries(session, dictionaries);

@@ -1,4 +1,6 @@
 import type { QueryCache } from '../cache/queryCache.js';
+import { readTableGenerations } from '../cache/tableGenerations.js';
+import type { TableGenerationReader } from '../cache/tableGenerations.js';
 import { parametersText } from '../cache/keys.js';
 import type { SqlAnalysis } from '../sql/analyze.js';
 import type { DriverSession, QueryResultSet } from './driver.js';
@@ -74,10 +76,15 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
 }
 
 /** The synced tables the DuckDB statement reads (by DuckDB's own parser) and their freshness; unsynced tables are DuckDB's own. */
-async function syncedReadsOf(source: DriverSession, duck: DuckDbDriver, sql: string): Promise<{ synced: SyncedTable[]; freshness: CopyFreshness[] }> {
+async function syncedReadsOf(
+  source: DriverSession,
+  duck: DuckDbDriver,
+  sql: string,
+  generations: TableGenerationReader | undefined,
+): Promise<{ synced: SyncedTable[]; freshness: CopyFreshness[] }> {
   const read = new Set(await duck.tablesOf(sql));
   const synced = (await duck.syncedTables()).filter((entry) => read.has(entry.table.split('.').pop()!));
-  return { synced, freshness: await copyFreshness(source, synced) };
+  return { synced, freshness: await copyFreshness(source, synced, generations) };
 }
 
 /**
@@ -138,7 +145,8 @@ async function cachedSides<C>(
  * Runs both sides concurrently after checking the DuckDB copy is not stale. The DuckDB side must be exactly
  * one SELECT (`DuckDbDriver.select`). `source` runs the PostgreSQL side (the query pipeline); `catalog` reads
  * generation stamps directly, never from a cache. With `caching` (and unless `request.cache` is false) the
- * result is served from and stored in qopt's result cache; freshness is checked on every call.
+ * result is served from and stored in qopt's result cache; freshness is checked on every call, against the
+ * cache's generations too when `caching` is given (so a write through qopt is seen at once).
  */
 export async function runHybrid<C = Rows>(
   source: HybridSource,
@@ -148,7 +156,8 @@ export async function runHybrid<C = Rows>(
   caching?: HybridCaching,
 ): Promise<HybridResult<C>> {
   const started = performance.now();
-  const { synced, freshness } = await syncedReadsOf(catalog, duck, request.duckdb.sql);
+  const generations = caching ? (tables: readonly string[]) => readTableGenerations(caching.cache, tables) : undefined;
+  const { synced, freshness } = await syncedReadsOf(catalog, duck, request.duckdb.sql, generations);
   const stale = freshness.filter((entry) => !entry.fresh).map((entry) => entry.table);
   if (stale.length > 0 && !request.allowStale) throw new StaleCopyError(stale);
   const useCache = caching !== undefined && request.cache !== false && caching.cache.enabled && caching.analyze(request.postgresql.sql).cacheable;

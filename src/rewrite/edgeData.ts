@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { bodyOf, columnOf, constantValue, listOf, walk } from '../analyze/ast.js';
 import type { Catalog, CatalogColumn, CatalogTable } from '../analyze/catalog.js';
 import type { DriverSession } from '../db/driver.js';
@@ -99,27 +98,32 @@ function generateRows(table: CatalogTable, sample: Array<Record<string, unknown>
   return rows;
 }
 
-/** A scratch schema inside the caller's transaction, holding edge-case copies of the statement's tables. */
+/** The session's temporary schema, inside the caller's transaction, holding edge-case copies of the statement's tables. */
 export interface EdgeSchema {
+  /** What to put in `search_path` so the statement's unqualified names reach the copies: `pg_temp`. */
   name: string;
   rows: Record<string, number>;
 }
 
+// Temporary tables need only the TEMP privilege, which PUBLIC has on a database by default, so a role without
+// CREATE (the service's `server.queryRole`) can still run the proof; they are the session's own, so concurrent
+// proofs on other connections never meet.
+const EDGE_SCHEMA = 'pg_temp';
+
 /**
- * Creates a schema with empty copies (constraints and indexes included) of the catalogued tables and fills
- * them with generated rows. Call inside a transaction that is rolled back: nothing is left behind.
+ * Creates temporary empty copies (constraints and indexes included) of the catalogued tables and fills them
+ * with generated rows. Call inside a transaction that is rolled back: nothing is left behind.
  */
 export async function createEdgeSchema(session: DriverSession, catalog: Catalog, ast: AstNode, params: readonly unknown[], seed: number): Promise<EdgeSchema> {
-  const name = `qopt_verify_${randomBytes(4).toString('hex')}`;
+  const name = EDGE_SCHEMA;
   const random = rng(seed);
   const queryValues = queryValuesByColumn(ast, params);
-  await session.query(`CREATE SCHEMA ${name}`);
   const rows: Record<string, number> = {};
   for (const table of catalog.tables.values()) {
     const live = `"${table.schema}"."${table.name}"`;
     try {
       const sample = await session.query<{ r: Record<string, unknown> }>(`SELECT row_to_json(x) AS r FROM (SELECT * FROM ${live} LIMIT ${SAMPLE_ROWS}) x`);
-      await session.query(`CREATE TABLE ${name}."${table.name}" (LIKE ${live} INCLUDING ALL)`);
+      await session.query(`CREATE TEMP TABLE "${table.name}" (LIKE ${live} INCLUDING ALL)`);
       const generated = generateRows(table, sample.rows.map((row) => row.r), queryValues, random);
       const inserted = await session.query(
         `INSERT INTO ${name}."${table.name}" SELECT * FROM json_populate_recordset(NULL::${name}."${table.name}", $1::json) ON CONFLICT DO NOTHING`,

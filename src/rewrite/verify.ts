@@ -53,7 +53,7 @@ export interface VerifyOptions {
 /** Thrown to end the edge-case transaction with a ROLLBACK once the comparison is done. */
 class Rollback extends Error {
   constructor() {
-    super('rolled back on purpose: the edge-case schema must not outlive the check');
+    super('rolled back on purpose: the edge-case tables must not outlive the check');
   }
 }
 

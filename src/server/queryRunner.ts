@@ -95,7 +95,7 @@ export class GuardedQueryRunner {
       return this.runGuarded(sql, params, options.priority);
     };
     try {
-      result = useCache ? await this.qo.cache.read(analysis, params, { role: this.policy.role }, execute) : await execute();
+      result = useCache ? await this.qo.cache.read(analysis, params, { role: this.policy.role, statementTimeoutMs: this.policy.statementTimeoutMs }, execute) : await execute();
     } finally {
       this.record(analysis, params, performance.now() - started, result?.rowCount ?? 0, result === undefined, useCache ? (ran ? 'miss' : 'hit') : undefined);
     }

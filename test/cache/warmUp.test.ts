@@ -52,6 +52,18 @@ describe('warm-up from the monitor’s hottest queries', () => {
     expect(again).toMatchObject({ queries: 3, warmed: 0, alreadyCached: 3 });
   });
 
+  it('skips an instance loaded under a role or statement timeout its caller set, and says why', async () => {
+    const limited = 'SELECT amount FROM price WHERE id = $1 AND amount > $2';
+    await qo.query(limited, [4, 0], { cache: { statementTimeoutMs: 300 } });
+    await qo.query(limited, [5, 0], { cache: { role: 'current_user' } });
+    await qo.query('UPDATE price SET amount = amount + 1 WHERE id IN (4, 5)');
+
+    const report = await qo.warmUpHottest({ top: 20, perQuery: 8 });
+    expect(report.skipped).toBe(2);
+    expect(report.skippedReasons).toEqual([expect.stringContaining('SET LOCAL ROLE'), expect.stringContaining('statement timeout')]);
+    expect(cached(limited, [4, 0]) || cached(limited, [5, 0])).toBe(false);
+  });
+
   it('runs by itself every cache.warmUpIntervalSeconds when cache.warmUp is on', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const cycling = await createOptimizer({ database: { url: schema.url }, cache: { changeCapture: false, warmUpIntervalSeconds: 5, warmUpTopQueries: 1 } });

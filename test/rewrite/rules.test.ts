@@ -4,12 +4,14 @@ import { loadCatalog } from '../../src/analyze/catalog.js';
 import type { Catalog } from '../../src/analyze/catalog.js';
 import type { Driver } from '../../src/db/driver.js';
 import { openDriver } from '../../src/db/openDriver.js';
+import type { PgDriver } from '../../src/db/pgDriver.js';
+import { PolicyDriver } from '../../src/server/policyDriver.js';
 import { rewriteStatement } from '../../src/rewrite/rewriter.js';
 import type { RewriteCandidate } from '../../src/rewrite/rewriter.js';
 import { rewriteRules } from '../../src/rewrite/rules/index.js';
 import { verifyRewrite } from '../../src/rewrite/verify.js';
 import { analyzeSql } from '../../src/sql/analyze.js';
-import { createTestSchema } from '../support/postgres.js';
+import { createTestSchema, withClient } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
 
 // Live data with NULLs, duplicate values and ties in the version order (two versions with the same updated_at).
@@ -211,5 +213,32 @@ describe('rewrite rules on the live catalog', () => {
     const wrong: RewriteCandidate = { rules: ['hand-made'], sql: 'SELECT x.item_id, max(x.id) AS id FROM versions x WHERE x.id % 3 = 0 AND x.v IS NOT NULL GROUP BY x.item_id', params: [], referenceSql: sql, notes: [] };
     const verdict = await verifyRewrite(driver, await catalogFor(sql), { sql, params: [] }, wrong, { maxCostRatio: Number.POSITIVE_INFINITY });
     expect(verdict.proven).toBe(false);
+  });
+
+  it('proves a rewrite on edge-case data as a role without CREATE (temporary tables only need TEMP)', async () => {
+    const role = `qopt_nocreate_${schema.name.slice(-8)}`;
+    await withClient(async (client) => {
+      await client.query(`CREATE ROLE ${role} NOLOGIN`);
+      await client.query(`GRANT USAGE ON SCHEMA ${schema.name} TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema.name} TO ${role}`);
+    });
+    try {
+      const privileges = await driver.query<{ create: boolean; temp: boolean }>(
+        `SELECT has_database_privilege($1, current_database(), 'CREATE') AS create, has_database_privilege($1, current_database(), 'TEMP') AS temp`,
+        [role],
+      );
+      expect(privileges.rows[0]).toEqual({ create: false, temp: true });
+      const restricted = new PolicyDriver(driver as PgDriver, { role, statementTimeoutMs: 10_000, maxRows: 10_000 });
+      const sql = positives[0]!.sql;
+      const catalog = await catalogFor(sql);
+      const candidate = rewriteStatement(sql, [1], catalog).candidates[0]!;
+      const verdict = await verifyRewrite(restricted, catalog, { sql, params: [1] }, candidate, { maxCostRatio: Number.POSITIVE_INFINITY });
+      expect(verdict.edge, verdict.edge.reason).toMatchObject({ equal: true });
+      expect(Object.values(verdict.edge.tables).every((rows) => rows > 0)).toBe(true);
+    } finally {
+      await withClient(async (client) => {
+        await client.query(`DROP OWNED BY ${role}`);
+        await client.query(`DROP ROLE ${role}`);
+      });
+    }
   });
 });

@@ -6,15 +6,17 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestSchema } from '../support/postgres.js';
 import type { TestSchema } from '../support/postgres.js';
+import { createOptimizer } from '../../src/index.js';
+import { dropRedisPrefix, REDIS_URL, redisPrefix } from '../cache/support.js';
 import { TOKEN } from './support.js';
 
 // The built CLI, exactly as a user runs it (`npm test` builds first).
 const BIN = resolve(import.meta.dirname, '../../bin/qopt.js');
 
 /** Runs the CLI to its end without blocking the test worker (a worker stuck in spawnSync cannot answer vitest's RPC). */
-function qoptRun(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function qoptRun(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -78,6 +80,33 @@ describe('qopt serve and qopt duckdb', () => {
     const status = await qoptRun(['duckdb', 'status', '--file', file, '--database', schema.url, '--json'], dir);
     expect(status.status, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject([{ table: 'things', rows: 2, fresh: true }]);
+  });
+
+  it('records the cache generations from Redis, so a write through qopt is stale at once; without Redis says it records none', async () => {
+    const file = join(dir, 'generations.duckdb');
+    const prefix = redisPrefix();
+    const env = { ...process.env, QOPT_REDIS_KEY_PREFIX: prefix };
+    const qo = await createOptimizer({ database: { url: schema.url }, redis: { url: REDIS_URL, keyPrefix: prefix }, cache: { changeCapture: false, warmUpIntervalSeconds: 0 } });
+    try {
+      const sync = await qoptRun(['duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url, '--redis', REDIS_URL, '--json'], dir, env);
+      expect(sync.status, sync.stderr).toBe(0);
+      expect(JSON.parse(sync.stdout)).toMatchObject({ generationStore: 'redis', tables: [{ table: 'things', cacheGeneration: expect.stringMatching(/^redis:/) }] });
+      // A write PostgreSQL does not count (as one it has not published yet): only the cache's generation tells.
+      await qo.transaction(async (tx) => {
+        await tx.query('SET LOCAL track_counts = off');
+        await tx.query("UPDATE things SET name = 'c' WHERE id = 1");
+      });
+      const status = await qoptRun(['duckdb', 'status', '--file', file, '--database', schema.url, '--redis', REDIS_URL, '--json'], dir, env);
+      expect(status.status, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject([{ table: 'things', fresh: false }]);
+
+      const alone = await qoptRun(['duckdb', 'sync', '--tables', 'things', '--file', file, '--database', schema.url], dir, { ...env, REDIS_URL: '', QOPT_REDIS_URL: '' });
+      expect(alone.status, alone.stderr).toBe(0);
+      expect(alone.stdout).toContain('no shared cache generation store reachable');
+    } finally {
+      await qo.close();
+      await dropRedisPrefix(prefix);
+    }
   });
 
   it('refuses an --enum-max-values that is not a whole number', async () => {

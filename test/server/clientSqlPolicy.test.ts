@@ -6,6 +6,7 @@ import type { TestService } from './support.js';
 
 const ROLE = `qopt_clientsql_${randomBytes(3).toString('hex')}`;
 const TIMEOUT_MS = 300;
+const WARM_ROLE = `${ROLE}_w`;
 
 const admin = withClient;
 
@@ -67,5 +68,41 @@ describe("client SQL outside /query runs under the operator's role and statement
     expect(await warmed.json()).toMatchObject({ warmed: 1, results: [{ query: labels, status: 'cached' }] });
     const response = await post('/query', { sql: labels });
     expect(await response.json()).toMatchObject({ rows: [{ label: 'row 1' }, { label: 'row 2' }], applied: { cache: 'hit' } });
+  });
+});
+
+describe("the hottest warm-up never re-runs /query's client SQL with the service's own rights", () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService({ server: { queryRole: WARM_ROLE, queryStatementTimeoutMs: TIMEOUT_MS }, cache: { warmUpIntervalSeconds: 0 } }, 'qopt_srvwarm');
+    const schema = service.schema.name;
+    await admin(async (client) => {
+      await client.query(`CREATE ROLE ${WARM_ROLE} NOLOGIN`);
+      await client.query(`CREATE TABLE ${schema}.hidden (id int PRIMARY KEY, secret text); INSERT INTO ${schema}.hidden VALUES (1, 'salary')`);
+      await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${WARM_ROLE}`);
+    });
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await admin(async (client) => {
+      await client.query(`DROP OWNED BY ${WARM_ROLE}`);
+      await client.query(`DROP ROLE ${WARM_ROLE}`);
+    });
+  });
+
+  it('skips, with the reason, a read /query loaded under its role, though the service role could run it', async () => {
+    const secret = 'SELECT secret FROM hidden WHERE id = $1';
+    // The /query role may not read `hidden`; the load is noted as a warm-up instance before it fails.
+    const denied = await service.request('POST', '/api/v1/query', { body: { sql: secret, params: [1] } });
+    expect(denied.status).toBe(403);
+
+    const response = await service.request('POST', '/api/v1/cache/warm-up', { body: { hottest: { top: 20, per_query: 8 } } });
+    expect(response.status).toBe(200);
+    const { hottest } = (await response.json()) as { hottest: { warmed: number; skipped: number; skippedReasons: string[] } };
+    expect(hottest).toMatchObject({ warmed: 0, skipped: 1, skippedReasons: [expect.stringContaining('SET LOCAL ROLE')] });
+    // Had it re-run as the service's role, the secret would now be cached for the application.
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(secret), [1])).toBe(false);
   });
 });

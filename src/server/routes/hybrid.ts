@@ -28,7 +28,16 @@ export const hybridResponse = z.strictObject({
   duckdb: z.strictObject({
     rows: z.array(z.record(z.string(), z.unknown())),
     row_count: z.number().int(),
-    freshness: z.array(z.strictObject({ table: z.string(), fresh: z.boolean(), syncedStamp: z.string(), currentStamp: z.string().nullable() })),
+    freshness: z.array(
+      z.strictObject({
+        table: z.string(),
+        fresh: z.boolean(),
+        syncedStamp: z.string(),
+        currentStamp: z.string().nullable(),
+        syncedGeneration: z.string().nullable(),
+        currentGeneration: z.string().nullable(),
+      }),
+    ),
   }),
   combined: z.array(z.record(z.string(), z.unknown())).nullable(),
   execution_time_ms: z.strictObject({ postgresql: z.number(), duckdb: z.number(), total: z.number() }),
