@@ -78,6 +78,8 @@ export const warmUpResponse = z.strictObject({
       warmed: count.describe('instances that ran against the database and were stored'),
       alreadyCached: count.describe('instances that were still cached (nothing ran)'),
       failed: count,
+      skipped: count.describe("instances loaded under another role or statement timeout than the application's own (POST /query's), never re-run here"),
+      skippedReasons: z.array(z.string()).describe('why instances were skipped, each reason once'),
       durationMs: z.number(),
     })
     .nullable()
