@@ -192,7 +192,19 @@ export class Optimizer {
     });
   }
 
-  private async readThroughCache<R>(
+  private readThroughCache<R>(
+    analysis: SqlAnalysis,
+    params: readonly unknown[],
+    options: QueryOptions,
+    work: () => Promise<QueryResultSet<R>>,
+    receiver: ReportReceiver | undefined,
+  ): Promise<QueryResultSet<R>> {
+    // Nothing to record after a hit: the caller waits on the cache's own promise.
+    if (!this.recording) return this.cache.read(analysis, params, options.cache, () => this.timed(analysis, work, params, 'miss', receiver));
+    return this.readThroughCacheRecorded(analysis, params, options, work, receiver);
+  }
+
+  private async readThroughCacheRecorded<R>(
     analysis: SqlAnalysis,
     params: readonly unknown[],
     options: QueryOptions,

@@ -237,22 +237,19 @@ export class QueryCache {
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
   ): Promise<QueryResultSet> {
-    const flight = this.flights.get(key.local);
+    const running = this.flights.get(key.local);
     // Joining a load is safe only if no write committed since it began: its result would predate that write.
-    if (flight && stillValid(this.local, flight.refs, flight.snapshot)) {
+    if (running && stillValid(this.local, running.refs, running.snapshot)) {
       this.counters.coalesced += 1;
-      return flight.promise;
+      return running.promise;
     }
     const refs = dependencies();
     const snapshot = this.local.snapshot(refs);
-    const promise = this.fill(key, refs, snapshot, options, run);
-    this.flights.set(key.local, { promise, refs, snapshot });
-    // Beside the caller's chain, not in it (a `finally` would add a promise every caller waits through).
-    const landed = () => {
-      if (this.flights.get(key.local)?.promise === promise) this.flights.delete(key.local);
-    };
-    promise.then(landed, landed);
-    return promise;
+    const flight: Flight = { promise: null as unknown as Promise<QueryResultSet>, refs, snapshot };
+    // Registered before the load starts: the load removes it when it lands.
+    this.flights.set(key.local, flight);
+    flight.promise = this.fill(key, refs, snapshot, options, run, flight);
+    return flight.promise;
   }
 
   private async fill(
@@ -261,32 +258,38 @@ export class QueryCache {
     localSnapshot: GenerationSnapshot,
     options: QueryCacheOptions | undefined,
     run: () => Promise<QueryResultSet>,
+    flight: Flight,
   ): Promise<QueryResultSet> {
-    const layout = counterLayoutOf(refs);
-    let seen = await this.lookupShared(key, layout);
-    if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
-    const fromFile = await this.lookupFile(key, refs, layout, seen.lookup);
-    if (fromFile) {
-      const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields: layout.fields } : null;
-      return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
-    }
-    let leased = false;
-    if (seen.lookup && this.redis) {
-      const owner = this.bus!.instanceId;
-      leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
-      const deadline = Date.now() + this.leaseMs;
-      while (!leased && Date.now() < deadline) {
-        await sleep(LEASE_POLL_MS);
-        seen = await this.lookupShared(key, layout);
-        if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
-        if (!seen.lookup) break;
-        leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
-      }
-    }
     try {
-      return await this.runAndStore(key, refs, localSnapshot, seen.lookup, layout, options, run);
+      const layout = counterLayoutOf(refs);
+      let seen = await this.lookupShared(key, layout);
+      if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
+      const fromFile = await this.lookupFile(key, refs, layout, seen.lookup);
+      if (fromFile) {
+        const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields: layout.fields } : null;
+        return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
+      }
+      let leased = false;
+      if (seen.lookup && this.redis) {
+        const owner = this.bus!.instanceId;
+        leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
+        const deadline = Date.now() + this.leaseMs;
+        while (!leased && Date.now() < deadline) {
+          await sleep(LEASE_POLL_MS);
+          seen = await this.lookupShared(key, layout);
+          if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
+          if (!seen.lookup) break;
+          leased = await this.redis.acquireLease(key.full, this.leaseMs, owner).catch(() => true);
+        }
+      }
+      try {
+        return await this.runAndStore(key, refs, localSnapshot, seen.lookup, layout, options, run);
+      } finally {
+        if (leased && this.redis) this.redis.releaseLease(key.full).catch(() => undefined);
+      }
     } finally {
-      if (leased && this.redis) this.redis.releaseLease(key.full).catch(() => undefined);
+      // Landed: later misses start a load of their own. Here, not in a finally() every caller would wait through.
+      if (this.flights.get(key.local) === flight) this.flights.delete(key.local);
     }
   }
 

@@ -2,7 +2,7 @@ import { RedisTimeoutError } from '../errors.js';
 
 interface Pending {
   readonly deadline: number;
-  readonly reject: (error: Error) => void;
+  readonly fail: (error: Error) => void;
 }
 
 /**
@@ -20,19 +20,25 @@ export class CallDeadlines {
     this.timer.unref();
   }
 
-  /** `call`, rejected with RedisTimeoutError if it has not settled in time (the command itself is not cancelled). */
-  track<T>(call: Promise<T>): Promise<T> {
+  /**
+   * `call`, rejected with RedisTimeoutError if it has not settled in time (the command itself is not
+   * cancelled). `onFailure` sees the error (the call's or the timeout) first, before the rejection.
+   */
+  track<T>(call: Promise<T>, onFailure?: (error: Error) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: performance.now() + this.timeoutMs, reject };
+      const fail = (error: Error): void => {
+        onFailure?.(error);
+        reject(error);
+      };
+      const entry: Pending = { deadline: performance.now() + this.timeoutMs, fail };
       this.pending.add(entry);
       call.then(
         (value) => {
-          this.pending.delete(entry);
-          resolve(value);
+          // Settled already when the deadline passed first.
+          if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          this.pending.delete(entry);
-          reject(error as Error);
+          if (this.pending.delete(entry)) fail(error as Error);
         },
       );
     });
@@ -48,7 +54,7 @@ export class CallDeadlines {
     for (const entry of this.pending) {
       if (entry.deadline > now) return;
       this.pending.delete(entry);
-      entry.reject(new RedisTimeoutError(this.timeoutMs));
+      entry.fail(new RedisTimeoutError(this.timeoutMs));
     }
   }
 
