@@ -40,8 +40,11 @@ interface CacheBenchState {
  */
 async function interleaved(calls: number, batch: number, contenders: Record<string, () => unknown>): Promise<Record<string, number>> {
   const spent: Record<string, bigint> = Object.fromEntries(Object.keys(contenders).map((name) => [name, 0n]));
-  for (let done = 0; done < calls; done += batch) {
-    for (const [name, call] of Object.entries(contenders)) {
+  const order = Object.entries(contenders);
+  for (let done = 0, round = 0; done < calls; done += batch, round += 1) {
+    // Each round starts with the next contender: none always follows the same one (and pays for its garbage).
+    for (let turn = 0; turn < order.length; turn += 1) {
+      const [name, call] = order[(round + turn) % order.length]!;
       const started = process.hrtime.bigint();
       for (let i = 0; i < batch; i += 1) await call();
       spent[name]! += process.hrtime.bigint() - started;
