@@ -57,3 +57,35 @@ export function freezeResult<T>(value: T): T {
   for (const inner of Object.values(value)) freezeResult(inner);
   return Object.freeze(value);
 }
+
+/**
+ * About what `EntryCodec.encode` would write for a result, without encoding it: what L1 is bounded by
+ * when memory is the only tier the result goes to. Strings count their length (UTF-16 units); the
+ * keys of the objects in an array count once, as msgpackr's records write them once.
+ */
+export function estimatedEncodedBytes(value: unknown, countKeys = true): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 3;
+    case 'number':
+      return Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? 5 : 9;
+    case 'bigint':
+      return 17;
+    case 'boolean':
+      return 1;
+    case 'object': {
+      if (value === null) return 1;
+      if (value instanceof Date) return 12;
+      if (ArrayBuffer.isView(value)) return value.byteLength + 5;
+      let total = 5;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i += 1) total += estimatedEncodedBytes(value[i], i === 0);
+        return total;
+      }
+      for (const key in value) total += (countKeys ? key.length + 2 : 0) + estimatedEncodedBytes((value as Record<string, unknown>)[key]);
+      return total;
+    }
+    default:
+      return 1;
+  }
+}

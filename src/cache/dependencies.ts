@@ -108,16 +108,17 @@ function scopeMayUseParameters(analysis: SqlAnalysis): boolean {
   );
 }
 
-// The dependencies of reads whose parameters cannot change them, built once per (memoized, frozen) analysis:
-// an L2 hit pays for them on every call otherwise.
-const fixedReadDependencies = new WeakMap<SqlAnalysis, readonly GenerationRef[]>();
+// The dependencies of reads whose parameters cannot change them, built once per (memoized, frozen) analysis
+// (an L2 hit pays for them on every call otherwise); null for a read whose row scope may come from them.
+const fixedReadDependencies = new WeakMap<SqlAnalysis, readonly GenerationRef[] | null>();
 
 /** What a cacheable read depends on, as precisely as its text and parameters allow. */
 export function readDependencies(analysis: SqlAnalysis, params: readonly unknown[], tags: readonly string[] = []): readonly GenerationRef[] {
-  const fixed = tags.length === 0 ? fixedReadDependencies.get(analysis) : undefined;
-  if (fixed !== undefined) return fixed;
+  if (tags.length > 0) return buildReadDependencies(analysis, params, tags);
+  const fixed = fixedReadDependencies.get(analysis);
+  if (fixed) return fixed;
   const refs = buildReadDependencies(analysis, params, tags);
-  if (tags.length === 0 && !scopeMayUseParameters(analysis)) fixedReadDependencies.set(analysis, Object.freeze(refs));
+  if (fixed === undefined) fixedReadDependencies.set(analysis, scopeMayUseParameters(analysis) ? null : Object.freeze(refs));
   return refs;
 }
 

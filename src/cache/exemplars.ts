@@ -52,7 +52,8 @@ export class Exemplars {
     const known = recent.findIndex((entry) => entry.key === key);
     if (known >= 0) recent.splice(known, 1);
     recent.unshift(instance);
-    if (recent.length > this.perShape) recent.length = this.perShape;
+    // pop(), not `length =`: shrinking an array by its length is several times slower.
+    while (recent.length > this.perShape) recent.pop();
   }
 
   /** The instances of a shape, most recent first (at most `limit`). */

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { InvalidationBus } from './bus.js';
 import { ChangeListener } from './capture/listener.js';
 import type { InvalidationMessage } from './bus.js';
-import { EntryCodec, freezeResult } from './codec.js';
+import { EntryCodec, estimatedEncodedBytes, freezeResult } from './codec.js';
 import { Exemplars } from './exemplars.js';
 import type { StoredEntry } from './codec.js';
 import { ALL_COUNTER, readDependencies, tableCounters, tagCounter, writeBumps } from './dependencies.js';
@@ -68,6 +68,7 @@ interface Flight {
 }
 
 const LEASE_POLL_MS = 5;
+const NO_SHARED_LOOKUP: { lookup: RedisLookup | null; hit: StoredEntry | null } = Object.freeze({ lookup: null, hit: null });
 const MAX_WARNINGS = 20;
 
 function stillValid(local: LocalGenerations, refs: readonly GenerationRef[], snapshot: readonly number[]): boolean {
@@ -262,9 +263,10 @@ export class QueryCache {
   ): Promise<QueryResultSet> {
     try {
       const layout = counterLayoutOf(refs);
-      let seen = await this.lookupShared(key, layout);
+      // Tiers that are not configured are not awaited: each await is a turn of the microtask queue.
+      let seen = this.redis ? await this.lookupShared(key, layout) : NO_SHARED_LOOKUP;
       if (seen.hit) return this.promote(key, refs, localSnapshot, seen.hit, seen.lookup!.bytes!.length, null);
-      const fromFile = await this.lookupFile(key, refs, layout, seen.lookup);
+      const fromFile = this.file ? await this.lookupFile(key, refs, layout, seen.lookup) : null;
       if (fromFile) {
         const toRedis = seen.lookup ? { bytes: fromFile.bytes, lookup: seen.lookup, fields: layout.fields } : null;
         return this.promote(key, refs, localSnapshot, fromFile.entry, fromFile.bytes.length, toRedis);
@@ -317,17 +319,19 @@ export class QueryCache {
       staleUntil: swrMs > 0 ? now + ttlMs + swrMs : 0,
       costMs,
     };
-    const bytes = this.codec.encode(entry);
-    this.storeL1(key, refs, localSnapshot, entry, bytes.length);
-    if (lookup && this.redis) {
-      this.redis
-        .storeIfUnchanged(key.full, bytes, ttlMs + swrMs, lookup, layout.fields)
+    const toRedis = lookup !== null && this.redis !== null;
+    const toFile = this.file !== null && (lookup !== null || this.redis === null);
+    // With memory the only tier a result goes to, its size is estimated: encoding it would cost more than the read.
+    const bytes = toRedis || toFile ? this.codec.encode(entry) : null;
+    this.storeL1(key, refs, localSnapshot, entry, bytes?.length ?? estimatedEncodedBytes(result));
+    if (toRedis && bytes) {
+      this.redis!.storeIfUnchanged(key.full, bytes, ttlMs + swrMs, lookup!, layout.fields)
         .then((stored) => {
           if (!stored) this.counters.storesRefused += 1;
         })
         .catch(() => undefined);
     }
-    if (this.file && (lookup || !this.redis)) void this.file.set(key.full, bytes);
+    if (toFile && bytes) void this.file!.set(key.full, bytes);
     return result;
   }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { EntryCodec } from '../../src/cache/codec.js';
+import { EntryCodec, estimatedEncodedBytes } from '../../src/cache/codec.js';
 import type { StoredEntry } from '../../src/cache/codec.js';
 import { cacheKeyOf } from '../../src/cache/keys.js';
 import { canonicalScopeValue, readDependencies, writeBumps } from '../../src/cache/dependencies.js';
@@ -44,6 +44,29 @@ describe('EntryCodec', () => {
     const small = codec.encode(entryOf([{ id: 1 }]));
     expect(big[0]).toBe(1);
     expect(small[0]).toBe(0);
+  });
+});
+
+describe('estimatedEncodedBytes (what L1 counts when memory is the only tier)', () => {
+  it('stays within a small factor of the encoded size, on the large side for many rows', async () => {
+    const codec = new EntryCodec(false, 0);
+    for (const count of [1, 100, 1000]) {
+      const { rows, fields, rowCount, command } = await client.query(
+        `SELECT g AS id, 'label ' || g AS label, g * 1.25::numeric(12,2) AS amount, timestamptz '2024-01-01' + g * interval '1 minute' AS at, NULL::text AS note
+         FROM generate_series(1, $1::int) g`,
+        [count],
+      );
+      const result = { rows, fields, rowCount, command };
+      const encoded = codec.encode({ ...entryOf([]), result }).length;
+      const estimated = estimatedEncodedBytes(result);
+      expect(estimated).toBeGreaterThanOrEqual(encoded * 0.7);
+      expect(estimated).toBeLessThanOrEqual(encoded * 3);
+      if (count >= 100) expect(estimated).toBeGreaterThanOrEqual(encoded);
+    }
+  });
+
+  it('counts binary data by its length', () => {
+    expect(estimatedEncodedBytes({ rows: [{ bin: Buffer.alloc(100_000) }] })).toBeGreaterThan(100_000);
   });
 });
 

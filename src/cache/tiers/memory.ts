@@ -31,7 +31,10 @@ export function emptyTierStats(): TierStats {
   return { hits: 0, misses: 0, stores: 0, evictions: 0, errors: 0, bytes: 0, entries: 0 };
 }
 
-/** L1: in-process, bounded in bytes (the encoded size of each result), least recently used goes first. */
+/**
+ * L1: in-process, bounded in bytes, least recently used goes first. A result counts its encoded size
+ * when it is encoded for L2 or L3 anyway, else `estimatedEncodedBytes` (1.4–1.7× that for typical rows).
+ */
 export class MemoryTier {
   readonly stats = emptyTierStats();
   private readonly lru: LRUCache<string, MemoryEntry>;
