@@ -56,7 +56,7 @@ describe('estimatedEncodedBytes (what L1 counts when memory is the only tier)', 
          FROM generate_series(1, $1::int) g`,
         [count],
       );
-      const result = { rows, fields, rowCount, command };
+      const result = { rows, fields, rowCount: rowCount ?? rows.length, command };
       const encoded = codec.encode({ ...entryOf([]), result }).length;
       const estimated = estimatedEncodedBytes(result);
       expect(estimated).toBeGreaterThanOrEqual(encoded * 0.7);
