@@ -49,6 +49,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 for i = 2, #KEYS do redis.call('INCR', KEYS[i]) end
 return #KEYS`;
 
+// Node's timers run on the event loop's cached clock, which may lag Date.now(), cockatiel's clock.
+const PROBE_MARGIN_MS = 5;
+
 // Counters are INCR'd integers: their decimal digits, read without making a string.
 function counterOf(raw: Buffer | null | undefined): number {
   if (raw === null || raw === undefined) return 0;
@@ -125,13 +128,16 @@ export class RedisTier {
   }
 
   // While the tier is unavailable nothing calls Redis, so an open breaker would never be tried again:
-  // after the half-open delay one PING goes through it, and a failed one opens it (and schedules) again.
+  // after the half-open delay one PING goes through it. Until the breaker is closed again, another follows:
+  // a failed PING re-opens it, and a timer may fire a little before cockatiel's clock lets a call through.
   private scheduleProbe(): void {
     if (this.probe !== null || this.closing) return;
     this.probe = setTimeout(() => {
       this.probe = null;
-      this.run(() => this.client.ping()).catch(() => undefined);
-    }, this.options.breakerHalfOpenMs ?? 1000);
+      this.run(() => this.client.ping()).catch(() => {
+        if (this.breaker.state !== CircuitState.Closed) this.scheduleProbe();
+      });
+    }, (this.options.breakerHalfOpenMs ?? 1000) + PROBE_MARGIN_MS);
     this.probe.unref();
   }
 
@@ -176,12 +182,12 @@ export class RedisTier {
     return this.deadlines.track(started, this.onFailure);
   }
 
+  // A call started on the fast path failed: every such failure is counted by the breaker as one of its own
+  // calls (it may open now), so many calls failing at once count as many, as they would through it.
   private failed(error: Error): void {
     this.stats.errors += 1;
-    if (!this.healthy) return;
     this.healthy = false;
-    // Counted by the breaker as a failure of a call it ran (it may open now).
-    this.breaker.execute(() => Promise.reject(error)).catch(() => undefined);
+    if (this.breaker.state === CircuitState.Closed) this.breaker.execute(() => Promise.reject(error)).catch(() => undefined);
   }
 
   private async runThroughBreaker<T>(call: () => Promise<T>): Promise<T> {
