@@ -118,7 +118,13 @@ export function readDependencies(analysis: SqlAnalysis, params: readonly unknown
   const fixed = fixedReadDependencies.get(analysis);
   if (fixed) return fixed;
   const refs = buildReadDependencies(analysis, params, tags);
-  if (fixed === undefined) fixedReadDependencies.set(analysis, scopeMayUseParameters(analysis) ? null : Object.freeze(refs));
+  if (fixed !== undefined) return refs;
+  if (scopeMayUseParameters(analysis)) {
+    fixedReadDependencies.set(analysis, null);
+    return refs;
+  }
+  for (const ref of refs) Object.freeze(ref);
+  fixedReadDependencies.set(analysis, Object.freeze(refs));
   return refs;
 }
 

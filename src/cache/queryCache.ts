@@ -62,7 +62,8 @@ export interface CacheOptimizeReport {
 }
 
 interface Flight {
-  promise: Promise<QueryResultSet>;
+  /** Null while the load is still starting (its first synchronous steps). */
+  promise: Promise<QueryResultSet> | null;
   refs: readonly GenerationRef[];
   snapshot: GenerationSnapshot;
 }
@@ -240,17 +241,19 @@ export class QueryCache {
   ): Promise<QueryResultSet> {
     const running = this.flights.get(key.local);
     // Joining a load is safe only if no write committed since it began: its result would predate that write.
-    if (running && stillValid(this.local, running.refs, running.snapshot)) {
+    // A read of the same key from inside the load's own start (no promise yet) runs its own: joining would wait for itself.
+    if (running?.promise && stillValid(this.local, running.refs, running.snapshot)) {
       this.counters.coalesced += 1;
       return running.promise;
     }
     const refs = dependencies();
     const snapshot = this.local.snapshot(refs);
-    const flight: Flight = { promise: null as unknown as Promise<QueryResultSet>, refs, snapshot };
+    const flight: Flight = { promise: null, refs, snapshot };
     // Registered before the load starts: the load removes it when it lands.
     this.flights.set(key.local, flight);
-    flight.promise = this.fill(key, refs, snapshot, options, run, flight);
-    return flight.promise;
+    const promise = this.fill(key, refs, snapshot, options, run, flight);
+    flight.promise = promise;
+    return promise;
   }
 
   private async fill(
@@ -543,9 +546,9 @@ export class QueryCache {
   }
 
   /** True when this instance's memory tier would answer the read now (valid and not expired). */
-  isCachedLocally(analysis: SqlAnalysis, params: readonly unknown[]): boolean {
+  isCachedLocally(analysis: SqlAnalysis, params: readonly unknown[], role?: string): boolean {
     if (!this.enabled || !analysis.cacheable) return false;
-    const cached = this.memory.peek(this.keys.keysOf(analysis, params).local);
+    const cached = this.memory.peek(this.keys.keysOf(analysis, params, role).local);
     return cached !== undefined && stillValid(this.local, cached.refs, cached.snapshot) && Date.now() < cached.expiresAt;
   }
 
