@@ -12,8 +12,8 @@ export interface Anomaly {
   /** Baseline value: median of past intervals (ms for latency, a fraction for error rate). */
   baseline: number;
   current: number;
-  /** current / baseline. */
-  ratio: number;
+  /** current / baseline; null when the baseline is 0 (an error rate rising from none). */
+  ratio: number | null;
   /** 0.5 at the detection band, 1 at twice the band. */
   confidence: number;
   severity: 'medium' | 'high' | 'critical';
@@ -248,7 +248,7 @@ export class AnomalyDetector {
 
   private open(fingerprint: string, state: FingerprintState, metric: AnomalyMetric, judgement: Judgement, end: number): void {
     const { bands, baseline, current } = judgement;
-    const ratio = baseline > 0 ? current / baseline : Number.POSITIVE_INFINITY;
+    const ratio = baseline > 0 ? current / baseline : null;
     const confidence = Math.min(1, 0.5 + (bands - 1) / 2);
     const shown = (value: number): string => (metric === 'p95_latency' ? `${value.toFixed(2)} ms` : `${(value * 100).toFixed(1)} %`);
     const anomaly: Anomaly = {
@@ -264,7 +264,7 @@ export class AnomalyDetector {
       detectedAt: end,
       resolvedAt: null,
       resolution: null,
-      description: `${metric === 'p95_latency' ? 'p95 latency' : 'error rate'} of "${state.normalized}" (${fingerprint}) is ${shown(current)} against a baseline of ${shown(baseline)} (${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'from zero'}, confidence ${confidence.toFixed(2)})`,
+      description: `${metric === 'p95_latency' ? 'p95 latency' : 'error rate'} of "${state.normalized}" (${fingerprint}) is ${shown(current)} against a baseline of ${shown(baseline)} (${ratio !== null ? `${ratio.toFixed(2)}×` : 'from zero'}, confidence ${confidence.toFixed(2)})`,
     };
     state.active.set(metric, anomaly);
     this.detected.push(anomaly);

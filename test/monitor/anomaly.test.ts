@@ -77,6 +77,10 @@ describe('AnomalyDetector', () => {
     const errors = detector.list().filter((anomaly) => anomaly.metric === 'error_rate');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.current).toBeGreaterThan(0.15);
+    // From a baseline of no errors there is no ratio (JSON has no Infinity), and the description says so.
+    expect(errors[0]!.baseline).toBe(0);
+    expect(errors[0]!.ratio).toBeNull();
+    expect(errors[0]!.description).toContain('from zero');
     expect(errors[0]!.resolvedAt).not.toBeNull();
     expect(errors[0]!.resolution).toBe('recovered');
     // Resolved when the errors stopped (second 3900), not when the baseline had absorbed them.

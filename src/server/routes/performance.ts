@@ -140,7 +140,7 @@ const anomalySchema = z.strictObject({
   metric: z.enum(['p95_latency', 'error_rate']),
   baseline: z.number().describe('median of past intervals (ms for latency, a fraction for error rate)'),
   current: z.number(),
-  ratio: z.number(),
+  ratio: z.number().nullable().describe('current / baseline; null when the baseline is 0 (an error rate rising from none)'),
   confidence: z.number(),
   severity: z.enum(['medium', 'high', 'critical']),
   intervalStart: z.number().describe('epoch ms'),
