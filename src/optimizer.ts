@@ -15,8 +15,9 @@ import { QoptPool } from './execute/poolFacade.js';
 import { createTableLoader } from './execute/tableLoader.js';
 import type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
 import { QueryCache } from './cache/queryCache.js';
-import { warmUpHottest } from './cache/warmUp.js';
+import { sameIdentity, warmUpHottest } from './cache/warmUp.js';
 import type { HottestWarmUpOptions, WarmUpReport } from './cache/warmUp.js';
+import type { Exemplar, RunIdentity } from './cache/exemplars.js';
 import type { QueryOptions } from './queryOptions.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
 import type { OptimizationLevel, QueryReport } from './analyze/queryAnalyzer.js';
@@ -78,6 +79,7 @@ export class Optimizer {
   private readonly writeListeners = new Set<CommittedWritesListener>();
   private warmUpTimer: NodeJS.Timeout | undefined;
   private warming: Promise<WarmUpReport> | undefined;
+  private readonly warmUpLoaders: Array<{ identity: RunIdentity; load: (exemplar: Exemplar) => Promise<void> }> = [];
   private analytics: DuckDbCopyReader | undefined;
   /** Applies proven rewrites of hot statements when `optimization.automaticRewriting` is on. */
   readonly autoRewriter: AutoRewriter | null;
@@ -267,15 +269,31 @@ export class Optimizer {
       {
         stats: () => this.recorder.snapshot(),
         exemplars: (fingerprint, limit) => this.cache.exemplars.of(fingerprint, limit),
-        isCached: ({ sql, params }) => this.cache.isCachedLocally(this.sql.analyze(sql), params),
-        load: async ({ sql, params }) => {
-          const analysis = this.sql.analyze(sql);
-          await this.cache.read(analysis, params, undefined, () => this.executor.run(analysis, sql, params, { priority: 'low' }));
+        isCached: ({ sql, params, identity }) => this.cache.isCachedLocally(this.sql.analyze(sql), params, identity.role),
+        loaderFor: (identity) => {
+          if (sameIdentity(identity, {})) return (exemplar) => this.warmUpLoad(exemplar);
+          return this.warmUpLoaders.find((loader) => sameIdentity(loader.identity, identity))?.load ?? null;
         },
       },
       { top: this.config.cache.warmUpTopQueries, ...options },
     ).finally(() => (this.warming = undefined));
     return this.warming;
+  }
+
+  private async warmUpLoad({ sql, params }: Exemplar): Promise<void> {
+    const analysis = this.sql.analyze(sql);
+    await this.cache.read(analysis, params, undefined, () => this.executor.run(analysis, sql, params, { priority: 'low' }));
+  }
+
+  /**
+   * Lets warm-up re-run the instances loaded under `identity` (a role and statement timeout that a caller
+   * such as the service's `/query` sets) through `load`, which must run them under that same identity.
+   * Without one, those instances are skipped: warm-up never runs SQL with other rights or time than its caller had.
+   */
+  registerWarmUpLoader(identity: RunIdentity, load: (exemplar: Exemplar) => Promise<void>): void {
+    const known = this.warmUpLoaders.findIndex((loader) => sameIdentity(loader.identity, identity));
+    if (known >= 0) this.warmUpLoaders.splice(known, 1);
+    this.warmUpLoaders.push({ identity, load });
   }
 
   /** Starts the periodic warm-up of `cache.warmUp` (createOptimizer does). */

@@ -33,10 +33,19 @@ export interface WarmUpPort {
   stats(): readonly FingerprintStats[];
   /** Recent instances of a shape the cache loaded. */
   exemplars(fingerprint: string, limit: number): Exemplar[];
-  /** True when this instance is answerable from the cache right now. */
+  /** True when this instance is answerable from the cache right now (under the role it was loaded under). */
   isCached(exemplar: Exemplar): boolean;
-  /** Runs and caches an instance (low priority, not recorded as traffic). */
-  load(exemplar: Exemplar): Promise<void>;
+  /**
+   * What runs and caches an instance under the identity it was loaded under (low priority, not recorded as
+   * traffic): the pipeline's own for `{}`, one registered for that identity (the service's `/query` policy),
+   * else null.
+   */
+  loaderFor(identity: RunIdentity): ((exemplar: Exemplar) => Promise<void>) | null;
+}
+
+/** True when two identities are the same role and statement timeout. */
+export function sameIdentity(a: RunIdentity, b: RunIdentity): boolean {
+  return a.role === b.role && a.statementTimeoutMs === b.statementTimeoutMs;
 }
 
 /**
@@ -45,8 +54,8 @@ export interface WarmUpPort {
  * with other rights or more time than the caller who sent it had.
  */
 export function identityMismatch(identity: RunIdentity): string | null {
-  if (identity.role !== undefined) return 'loaded under a role its caller set (SET LOCAL ROLE); warm-up runs as the connection’s own role';
-  if (identity.statementTimeoutMs !== undefined) return 'loaded under a statement timeout its caller chose; warm-up runs under the executor’s';
+  if (identity.role !== undefined) return 'loaded under a role no warm-up runner is registered for; warm-up runs as the connection’s own role';
+  if (identity.statementTimeoutMs !== undefined) return 'loaded under a statement timeout no warm-up runner is registered for; warm-up runs under the executor’s';
   return null;
 }
 
@@ -73,10 +82,11 @@ export async function warmUpHottest(port: WarmUpPort, options: HottestWarmUpOpti
     report.shapes += 1;
     for (const instance of instances) {
       report.queries += 1;
-      const mismatch = identityMismatch(instance.identity);
-      if (mismatch !== null) {
+      const load = port.loaderFor(instance.identity);
+      if (load === null) {
+        const reason = identityMismatch(instance.identity) ?? 'no warm-up runner for its identity';
         report.skipped += 1;
-        if (!report.skippedReasons.includes(mismatch)) report.skippedReasons.push(mismatch);
+        if (!report.skippedReasons.includes(reason)) report.skippedReasons.push(reason);
         continue;
       }
       if (port.isCached(instance)) {
@@ -84,7 +94,7 @@ export async function warmUpHottest(port: WarmUpPort, options: HottestWarmUpOpti
         continue;
       }
       try {
-        await port.load(instance);
+        await load(instance);
         report.warmed += 1;
       } catch {
         report.failed += 1;

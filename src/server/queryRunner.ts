@@ -95,13 +95,28 @@ export class GuardedQueryRunner {
       return this.runGuarded(sql, params, options.priority);
     };
     try {
-      result = useCache ? await this.qo.cache.read(analysis, params, { role: this.policy.role, statementTimeoutMs: this.policy.statementTimeoutMs }, execute) : await execute();
+      result = useCache ? await this.qo.cache.read(analysis, params, this.cacheIdentity(), execute) : await execute();
     } finally {
       this.record(analysis, params, performance.now() - started, result?.rowCount ?? 0, result === undefined, useCache ? (ran ? 'miss' : 'hit') : undefined);
     }
     if (changesData(analysis)) await this.qo.reportCommittedWrites([analysis], [params]);
     if (result.rows.length > this.policy.maxRows) throw new ResultTooLargeError(this.policy.maxRows);
     return { ...result, durationMs: performance.now() - started, cache: useCache ? (ran ? 'miss' : 'hit') : 'bypass' };
+  }
+
+  /**
+   * Runs and caches a read as `run` does, at low priority and not recorded as traffic: how warm-up re-runs
+   * the instances `/query` loaded, under the same role and statement timeout.
+   */
+  async warm(sql: string, params: readonly unknown[]): Promise<void> {
+    const analysis = this.check(sql);
+    if (!analysis.cacheable || !this.qo.config.cache.enabled) return;
+    await this.qo.cache.read(analysis, params, this.cacheIdentity(), () => this.runGuarded(sql, params, 'low'));
+  }
+
+  /** The identity `/query`'s cache entries and warm-up instances carry: the operator's role and statement timeout. */
+  cacheIdentity(): { role: string | undefined; statementTimeoutMs: number } {
+    return { role: this.policy.role, statementTimeoutMs: this.policy.statementTimeoutMs };
   }
 
   /** One statement in its own transaction under the policy, holding an executor slot (priority applies under saturation). */

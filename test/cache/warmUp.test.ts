@@ -52,7 +52,7 @@ describe('warm-up from the monitor’s hottest queries', () => {
     expect(again).toMatchObject({ queries: 3, warmed: 0, alreadyCached: 3 });
   });
 
-  it('skips an instance loaded under a role or statement timeout its caller set, and says why', async () => {
+  it('skips an instance loaded under a role or statement timeout no warm-up runner is registered for, and says why', async () => {
     const limited = 'SELECT amount FROM price WHERE id = $1 AND amount > $2';
     await qo.query(limited, [4, 0], { cache: { statementTimeoutMs: 300 } });
     await qo.query(limited, [5, 0], { cache: { role: 'current_user' } });
@@ -60,8 +60,26 @@ describe('warm-up from the monitor’s hottest queries', () => {
 
     const report = await qo.warmUpHottest({ top: 20, perQuery: 8 });
     expect(report.skipped).toBe(2);
-    expect(report.skippedReasons).toEqual([expect.stringContaining('SET LOCAL ROLE'), expect.stringContaining('statement timeout')]);
+    expect(report.skippedReasons).toEqual([expect.stringContaining('role'), expect.stringContaining('statement timeout')]);
     expect(cached(limited, [4, 0]) || cached(limited, [5, 0])).toBe(false);
+  });
+
+  it('re-runs an instance through the loader registered for the identity it was loaded under', async () => {
+    const timed = 'SELECT amount FROM price WHERE id = $1 AND amount >= $2';
+    const identity = { role: undefined, statementTimeoutMs: 250 };
+    const seen: unknown[][] = [];
+    qo.registerWarmUpLoader(identity, async ({ sql, params }) => {
+      seen.push([...params]);
+      await qo.query(sql, params, { cache: identity });
+    });
+    await qo.query(timed, [6, 0], { cache: identity });
+    await qo.query('UPDATE price SET amount = amount + 1 WHERE id = 6');
+    expect(cached(timed, [6, 0])).toBe(false);
+
+    const report = await qo.warmUpHottest({ top: 20, perQuery: 8 });
+    expect(seen).toEqual([[6, 0]]);
+    expect(report.warmed).toBeGreaterThanOrEqual(1);
+    expect(cached(timed, [6, 0])).toBe(true);
   });
 
   it('runs by itself every cache.warmUpIntervalSeconds when cache.warmUp is on', async () => {

@@ -92,7 +92,7 @@ describe("the hottest warm-up never re-runs /query's client SQL with the service
     });
   });
 
-  it('skips, with the reason, a read /query loaded under its role, though the service role could run it', async () => {
+  it('re-runs a read /query loaded under its role and timeout, again under them, though the service role could run it', async () => {
     const secret = 'SELECT secret FROM hidden WHERE id = $1';
     // The /query role may not read `hidden`; the load is noted as a warm-up instance before it fails.
     const denied = await service.request('POST', '/api/v1/query', { body: { sql: secret, params: [1] } });
@@ -100,9 +100,29 @@ describe("the hottest warm-up never re-runs /query's client SQL with the service
 
     const response = await service.request('POST', '/api/v1/cache/warm-up', { body: { hottest: { top: 20, per_query: 8 } } });
     expect(response.status).toBe(200);
-    const { hottest } = (await response.json()) as { hottest: { warmed: number; skipped: number; skippedReasons: string[] } };
-    expect(hottest).toMatchObject({ warmed: 0, skipped: 1, skippedReasons: [expect.stringContaining('SET LOCAL ROLE')] });
-    // Had it re-run as the service's role, the secret would now be cached for the application.
+    const { hottest } = (await response.json()) as { hottest: { warmed: number; failed: number; skipped: number } };
+    // Re-run under the /query role, it is refused again.
+    expect(hottest).toMatchObject({ warmed: 0, failed: 1, skipped: 0 });
+    // Had it re-run as the service's role, the secret would now be cached, for the application or for /query.
     expect(service.qo.cache.isCachedLocally(service.qo.analyze(secret), [1])).toBe(false);
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(secret), [1], WARM_ROLE)).toBe(false);
+  });
+
+  it('warms what /query may read, under its role: /query answers it from the cache', async () => {
+    const schema = service.schema.name;
+    await admin((client) => client.query(`CREATE TABLE ${schema}.open_rows (id int PRIMARY KEY, label text); INSERT INTO ${schema}.open_rows VALUES (1, 'one'); GRANT SELECT ON ${schema}.open_rows TO ${WARM_ROLE}`));
+    const open = 'SELECT label FROM open_rows WHERE id = $1';
+    const first = await service.request('POST', '/api/v1/query', { body: { sql: open, params: [1] } });
+    expect(first.status).toBe(200);
+    await service.qo.cache.invalidateTables(['open_rows']);
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(open), [1], WARM_ROLE)).toBe(false);
+
+    const response = await service.request('POST', '/api/v1/cache/warm-up', { body: { hottest: { top: 20, per_query: 8 } } });
+    const { hottest } = (await response.json()) as { hottest: { warmed: number } };
+    expect(hottest.warmed).toBeGreaterThanOrEqual(1);
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(open), [1], WARM_ROLE)).toBe(true);
+    expect(service.qo.cache.isCachedLocally(service.qo.analyze(open), [1])).toBe(false);
+    const again = await service.request('POST', '/api/v1/query', { body: { sql: open, params: [1] } });
+    expect(((await again.json()) as { applied: { cache: string } }).applied.cache).toBe('hit');
   });
 });

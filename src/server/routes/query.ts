@@ -38,6 +38,8 @@ function ndjson(lines: AsyncIterable<StreamLine>): Readable {
 /** `POST /query`: client SQL under the operator's role and timeout, as JSON or streamed NDJSON. */
 export function queryRoutes({ qo, config }: ServiceContext): ApiRoute<never, never>[] {
   const runner = new GuardedQueryRunner(qo, queryPolicyOf(config.server));
+  // Warm-up re-runs what /query loaded through this runner: under the operator's role and timeout, never the service's.
+  qo.registerWarmUpLoader(runner.cacheIdentity(), ({ sql, params }) => runner.warm(sql, params));
   return [
     defineRoute({
       method: 'POST',
