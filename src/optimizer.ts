@@ -15,8 +15,9 @@ import { QoptPool } from './execute/poolFacade.js';
 import { createTableLoader } from './execute/tableLoader.js';
 import type { TableLoader, TableLoaderOptions } from './execute/tableLoader.js';
 import { QueryCache } from './cache/queryCache.js';
-import { sameIdentity, warmUpHottest } from './cache/warmUp.js';
+import { warmUpHottest } from './cache/warmUp.js';
 import type { HottestWarmUpOptions, WarmUpReport } from './cache/warmUp.js';
+import { sameIdentity } from './cache/exemplars.js';
 import type { Exemplar, RunIdentity } from './cache/exemplars.js';
 import type { QueryOptions } from './queryOptions.js';
 import { analyzeQuery } from './analyze/queryAnalyzer.js';
@@ -201,28 +202,20 @@ export class Optimizer {
     work: () => Promise<QueryResultSet<R>>,
     receiver: ReportReceiver | undefined,
   ): Promise<QueryResultSet<R>> {
+    const miss = (): Promise<QueryResultSet<R>> => this.timed(analysis, work, params, 'miss', receiver);
     // Nothing to record after a hit: the caller waits on the cache's own promise.
-    if (!this.recording) return this.cache.read(analysis, params, options.cache, () => this.timed(analysis, work, params, 'miss', receiver));
-    return this.readThroughCacheRecorded(analysis, params, options, work, receiver);
-  }
-
-  private async readThroughCacheRecorded<R>(
-    analysis: SqlAnalysis,
-    params: readonly unknown[],
-    options: QueryOptions,
-    work: () => Promise<QueryResultSet<R>>,
-    receiver: ReportReceiver | undefined,
-  ): Promise<QueryResultSet<R>> {
+    if (!this.recording) return this.cache.read(analysis, params, options.cache, miss);
     let executed = false;
-    const execute = (): Promise<QueryResultSet<R>> => {
-      executed = true;
-      return this.timed(analysis, work, params, 'miss', receiver);
-    };
     const started = performance.now();
-    const result = await this.cache.read(analysis, params, options.cache, execute);
-    // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
-    if (!executed && this.recording) this.record(analysis, performance.now() - started, result.rowCount ?? 0, undefined, params, 'hit', undefined);
-    return result;
+    const reading = this.cache.read(analysis, params, options.cache, () => {
+      executed = true;
+      return miss();
+    });
+    return reading.then((result) => {
+      // A result served by the cache never reached `timed`: record it as a hit so percentiles and hit ratios see it.
+      if (!executed) this.record(analysis, performance.now() - started, result.rowCount ?? 0, undefined, params, 'hit', undefined);
+      return result;
+    });
   }
 
   /** Rows of a statement through a server-side cursor, with back-pressure; breaking out of the loop closes the cursor. */

@@ -10,6 +10,11 @@ export interface RunIdentity {
   readonly statementTimeoutMs?: number;
 }
 
+/** True when two identities are the same role and statement timeout. */
+export function sameIdentity(a: RunIdentity, b: RunIdentity): boolean {
+  return a.role === b.role && a.statementTimeoutMs === b.statementTimeoutMs;
+}
+
 /** One runnable instance of a query shape: its text, bound parameters, and the identity it was loaded under. */
 export interface Exemplar {
   readonly sql: string;
@@ -42,7 +47,7 @@ export class Exemplars {
     const recent = this.byShape.get(fingerprint);
     const latest = recent?.[0];
     // Already the most recent instance (a read repeated from L2): nothing to copy or move.
-    if (latest !== undefined && latest.key === key && latest.identity.role === identity.role && latest.identity.statementTimeoutMs === identity.statementTimeoutMs) return;
+    if (latest !== undefined && latest.key === key && sameIdentity(latest.identity, identity)) return;
     // A copy: the caller may reuse its parameter array for its next query.
     const instance: Recent = { key, sql, params: [...params], identity };
     if (!recent) {

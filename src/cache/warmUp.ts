@@ -20,7 +20,7 @@ export interface WarmUpReport {
   /** Instances that were still cached (nothing ran). */
   alreadyCached: number;
   failed: number;
-  /** Instances not re-run because they were loaded under another identity than the warm-up's own. */
+  /** Instances not re-run because no loader runs the identity they were loaded under. */
   skipped: number;
   /** Why instances were skipped (each reason once). */
   skippedReasons: string[];
@@ -43,15 +43,9 @@ export interface WarmUpPort {
   loaderFor(identity: RunIdentity): ((exemplar: Exemplar) => Promise<void>) | null;
 }
 
-/** True when two identities are the same role and statement timeout. */
-export function sameIdentity(a: RunIdentity, b: RunIdentity): boolean {
-  return a.role === b.role && a.statementTimeoutMs === b.statementTimeoutMs;
-}
-
 /**
- * Why warm-up, which runs under the pipeline's own identity (the connection's role, the executor's timeouts),
- * may not re-run an instance; null when it may. Re-running under another identity would run a client's SQL
- * with other rights or more time than the caller who sent it had.
+ * Why an instance of an identity with no loader is skipped (null for the pipeline's own). Re-running it under
+ * the pipeline's identity would run a client's SQL with other rights or more time than its caller had.
  */
 export function identityMismatch(identity: RunIdentity): string | null {
   if (identity.role !== undefined) return 'loaded under a role no warm-up runner is registered for; warm-up runs as the connection’s own role';
@@ -66,8 +60,8 @@ export function byTotalTime(stats: readonly FingerprintStats[]): FingerprintStat
 
 /**
  * Re-runs the recent instances of the monitor's hottest cached read shapes (writes and uncached
- * reads have no instances and are passed over) that are not cached now and were loaded under the
- * pipeline's own identity (others are skipped, with the reason), one at a time (a warm-up
+ * reads have no instances and are passed over) that are not cached now, each through the loader of the
+ * identity it was loaded under (instances of an identity with no loader are skipped, with the reason), one at a time (a warm-up
  * must not become a load spike), so they are answered from memory when traffic asks again — after
  * an invalidation, a deploy, or a cold start of another instance.
  */
